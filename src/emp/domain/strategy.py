@@ -1,0 +1,142 @@
+"""The strategy interface: what a strategy sees, what it may emit, how it is registered.
+
+A strategy receives market events (bars today; book events once the market-data issue
+lands) and returns :class:`OrderIntent` objects. It never talks to a venue: intents go
+through pre-trade risk and then to whatever venue the composition root chose, so the same
+strategy object runs in a backtest, a paper session or a live session unchanged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emp.domain.bars import Bar
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.fills import Fill
+from emp.domain.instruments import Instrument, InstrumentRegistry
+from emp.domain.orders import OrderSide, OrderType, TimeInForce
+from emp.domain.portfolio import Portfolio
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderIntent:
+    """What a strategy wants: the engine turns it into an order after risk checks."""
+
+    symbol: str
+    side: OrderSide
+    quantity: float
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    tag: str = ""
+
+
+class StrategyContext:
+    """A read-only view of the account for a strategy. Strategies never mutate state."""
+
+    __slots__ = ("_instruments", "_portfolio", "ts_ns")
+
+    def __init__(self, portfolio: Portfolio, instruments: InstrumentRegistry) -> None:
+        self._portfolio = portfolio
+        self._instruments = instruments
+        self.ts_ns = 0
+
+    def position(self, symbol: str) -> float:
+        return self._portfolio.quantity(symbol)
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self._instruments[symbol]
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self._instruments)
+
+    @property
+    def cash(self) -> float:
+        return self._portfolio.cash
+
+    @property
+    def equity(self) -> float:
+        return self._portfolio.equity
+
+
+class Strategy(ABC):
+    """Base class for strategies. Override :meth:`on_bar`; the other hooks are optional."""
+
+    #: A short, unique, lowercase name (also the registry key).
+    name: str = "strategy"
+
+    def on_start(self, ctx: StrategyContext) -> None:  # noqa: B027 - optional hook
+        """Called once before the first event."""
+
+    @abstractmethod
+    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Sequence[OrderIntent]:
+        """Called for every closed bar, in time order across symbols."""
+
+    def on_fill(self, fill: Fill, ctx: StrategyContext) -> None:  # noqa: B027 - optional hook
+        """Called after each of this strategy's fills has been booked."""
+
+    def on_stop(self, ctx: StrategyContext) -> None:  # noqa: B027 - optional hook
+        """Called once after the last event."""
+
+
+StrategyFactory = Callable[[Mapping[str, Any]], Strategy]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategySpec:
+    """A registrable strategy: its name, a factory and its documented parameters.
+
+    ``parameters`` maps every accepted parameter to its default; the default's type is
+    the parameter's type (``int``, ``float``, ``bool`` or ``str``).
+    """
+
+    name: str
+    factory: StrategyFactory
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self, overrides: Mapping[str, Any] | None = None) -> Strategy:
+        params = {**self.parameters, **coerce_parameters(self, overrides or {})}
+        return self.factory(params)
+
+
+def _coerce(name: str, default: Any, raw: Any) -> Any:
+    kind = type(default)
+    if not isinstance(raw, str):
+        if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+            return raw
+        if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+            return float(raw)
+        raise InvalidConfiguration(
+            f"parameter {name!r}: expected {kind.__name__}, was {type(raw).__name__}"
+        )
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise InvalidConfiguration(
+            f"parameter {name!r}: expected {kind.__name__}, was {raw!r}"
+        ) from None
+
+
+def coerce_parameters(spec: StrategySpec, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``raw`` against ``spec.parameters``, converting strings to the right type."""
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in spec.parameters:
+            accepted = ", ".join(sorted(spec.parameters)) or "none"
+            raise InvalidConfiguration(
+                f"strategy {spec.name!r} has no parameter {name!r}; accepted: {accepted}"
+            )
+        out[name] = _coerce(name, spec.parameters[name], value)
+    return out
