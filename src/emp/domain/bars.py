@@ -47,15 +47,19 @@ class BarSeries:
         cls,
         symbol: str,
         ts_ns: Iterable[int] | np.ndarray,
-        open: Iterable[float] | np.ndarray,  # noqa: A002 - the OHLC vocabulary
+        open: Iterable[float] | np.ndarray,
         high: Iterable[float] | np.ndarray,
         low: Iterable[float] | np.ndarray,
         close: Iterable[float] | np.ndarray,
         volume: Iterable[float] | np.ndarray,
     ) -> BarSeries:
+        try:
+            ts = np.asarray(ts_ns, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise InvalidBars(f"{symbol}: timestamps are not integers: {error}") from None
         series = cls(
             symbol=symbol,
-            ts_ns=np.asarray(ts_ns, dtype=np.int64),
+            ts_ns=ts,
             open=np.asarray(open, dtype=np.float64),
             high=np.asarray(high, dtype=np.float64),
             low=np.asarray(low, dtype=np.float64),

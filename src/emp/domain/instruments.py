@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from emp.domain.errors import InvalidInstrument, InvalidOrder, UnknownInstrument
 
-# Relative tolerance used when deciding whether a float lies on a grid: prices such as
-# 101.15 are not exactly representable, so "on tick" means within 1e-9 of a tick multiple.
+# Tolerance used when deciding whether a float lies on a grid: prices such as 101.15 are not
+# exactly representable, so "on tick" means within 1e-9 steps (plus a few ulps of the
+# ratio, for huge step counts) of a multiple — never a fraction of a step that grows.
 _GRID_TOLERANCE = 1e-9
 
 
 def _on_grid(value: float, step: float) -> bool:
     ratio = value / step
-    return abs(ratio - round(ratio)) <= _GRID_TOLERANCE * max(1.0, abs(ratio))
+    slack = _GRID_TOLERANCE + 16 * sys.float_info.epsilon * abs(ratio)
+    return abs(ratio - round(ratio)) <= slack
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,9 +41,7 @@ class Instrument:
         if not self.symbol or not self.symbol.strip():
             raise InvalidInstrument("instrument symbol must be a non-empty string")
         if not (math.isfinite(self.tick_size) and self.tick_size > 0):
-            raise InvalidInstrument(
-                f"{self.symbol}: tick_size must be > 0, was {self.tick_size!r}"
-            )
+            raise InvalidInstrument(f"{self.symbol}: tick_size must be > 0, was {self.tick_size!r}")
         if not (math.isfinite(self.lot_size) and self.lot_size > 0):
             raise InvalidInstrument(f"{self.symbol}: lot_size must be > 0, was {self.lot_size!r}")
 
@@ -100,6 +101,12 @@ class InstrumentRegistry(Mapping[str, Instrument]):
             raise UnknownInstrument(
                 f"unknown symbol {symbol!r}; known instruments: {known}"
             ) from None
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._by_symbol
+
+    def get(self, symbol: str, default: Instrument | None = None) -> Instrument | None:  # type: ignore[override]
+        return self._by_symbol.get(symbol, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._by_symbol)

@@ -130,6 +130,12 @@ class Order:
             raise InvalidOrder(f"{self.client_order_id}: a LIMIT order needs a limit price")
         if self.order_type is OrderType.MARKET and self.limit_price is not None:
             raise InvalidOrder(f"{self.client_order_id}: a MARKET order takes no limit price")
+        if self.limit_price is not None and not (
+            math.isfinite(self.limit_price) and self.limit_price > 0
+        ):
+            raise InvalidOrder(
+                f"{self.client_order_id}: limit price must be > 0, was {self.limit_price!r}"
+            )
 
     # ----------------------------------------------------------------- queries
     @property
@@ -152,6 +158,12 @@ class Order:
         self.status = target
 
     def accept(self, venue_order_id: str | None = None) -> None:
+        """The venue acknowledged the new order (only from PENDING_NEW)."""
+        if self.status is not OrderStatus.PENDING_NEW:
+            raise IllegalOrderTransition(
+                f"order {self.client_order_id}: cannot accept an order that is "
+                f"{self.status.value} (only PENDING_NEW orders are accepted)"
+            )
         self._move(OrderStatus.NEW)
         self.venue_order_id = venue_order_id
 
@@ -161,6 +173,10 @@ class Order:
 
     def fill(self, quantity: float, price: float) -> None:
         """Apply an execution of ``quantity`` at ``price``."""
+        if self.status.is_terminal:
+            raise IllegalOrderTransition(
+                f"order {self.client_order_id}: cannot fill an order that is {self.status.value}"
+            )
         if not math.isfinite(quantity) or quantity <= 0:
             raise InvalidFill(f"order {self.client_order_id}: fill quantity must be > 0")
         if not math.isfinite(price) or price <= 0:
@@ -208,3 +224,33 @@ class Order:
 
     def expire(self) -> None:
         self._move(OrderStatus.EXPIRED)
+
+    def replace_with(
+        self, client_order_id: str, quantity: float, limit_price: float | None, ts_ns: int
+    ) -> Order:
+        """Mark this order REPLACED and return its successor, which keeps the fill state.
+
+        The successor is NEW (or PARTIALLY_FILLED when this order had fills), carries the
+        same venue order id, and must leave something to fill.
+        """
+        if quantity <= self.filled_quantity:
+            raise InvalidOrder(
+                f"order {self.client_order_id}: replacement quantity {quantity} must exceed "
+                f"the filled quantity {self.filled_quantity}"
+            )
+        self.mark_replaced()
+        return Order(
+            client_order_id=client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            quantity=quantity,
+            order_type=OrderType.LIMIT if limit_price is not None else OrderType.MARKET,
+            limit_price=limit_price,
+            time_in_force=self.time_in_force,
+            strategy=self.strategy,
+            created_ns=ts_ns,
+            status=OrderStatus.PARTIALLY_FILLED if self.filled_quantity else OrderStatus.NEW,
+            filled_quantity=self.filled_quantity,
+            average_fill_price=self.average_fill_price,
+            venue_order_id=self.venue_order_id,
+        )

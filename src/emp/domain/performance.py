@@ -31,7 +31,8 @@ def infer_periods_per_year(ts_ns: np.ndarray) -> float:
         return float(TRADING_DAYS_PER_YEAR)
     step = float(np.median(np.diff(ts_ns)))
     if step >= 0.8 * _NS_PER_DAY:
-        return TRADING_DAYS_PER_YEAR * _NS_PER_DAY / step if step > 3 * _NS_PER_DAY else 252.0
+        # daily bars: trading days; weekly/monthly: calendar periods per year
+        return 365.25 * _NS_PER_DAY / step if step > 3 * _NS_PER_DAY else 252.0
     session_ns = 6.5 * 3600 * 1e9
     return TRADING_DAYS_PER_YEAR * max(1.0, session_ns / step)
 
@@ -75,12 +76,18 @@ def summarize(
     total_return = final / initial - 1.0
     years = (n - 1) / periods_per_year
     growth = final / initial
-    cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth > 0 else (-1.0 if years > 0 else 0.0)
+    if years <= 0:
+        cagr = 0.0
+    else:
+        cagr = growth ** (1.0 / years) - 1.0 if growth > 0 else -1.0
     returns = equity[1:] / equity[:-1] - 1.0 if n > 1 else np.zeros(0)
     if returns.shape[0] > 1:
         std = float(np.std(returns, ddof=1))
+        mean = float(np.mean(returns))
         volatility = std * math.sqrt(periods_per_year)
-        sharpe = float(np.mean(returns)) / std * math.sqrt(periods_per_year) if std > 0 else 0.0
+        # float noise on constant returns is not dispersion
+        dispersed = std > 1e-12 * max(1.0, abs(mean))
+        sharpe = mean / std * math.sqrt(periods_per_year) if dispersed else 0.0
     else:
         volatility, sharpe = 0.0, 0.0
     exposure_ratio = np.divide(

@@ -39,9 +39,7 @@ class Position:
         realized = 0.0
         if self.is_flat or (self.quantity > 0) == (signed_qty > 0):
             new_qty = self.quantity + signed_qty
-            self.average_price = (
-                self.average_price * self.quantity + price * signed_qty
-            ) / new_qty
+            self.average_price = (self.average_price * self.quantity + price * signed_qty) / new_qty
             self.quantity = new_qty
         else:
             closing = min(abs(signed_qty), abs(self.quantity))

@@ -8,6 +8,7 @@ strategy object runs in a backtest, a paper session or a live session unchanged.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,7 +123,10 @@ def _coerce(name: str, default: Any, raw: Any) -> Any:
             if lowered in {"0", "false", "no", "off"}:
                 return False
             raise ValueError(raw)
-        return kind(raw)
+        value = kind(raw)
+        if kind is float and not math.isfinite(value):
+            raise ValueError(raw)
+        return value
     except ValueError:
         raise InvalidConfiguration(
             f"parameter {name!r}: expected {kind.__name__}, was {raw!r}"

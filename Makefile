@@ -1,0 +1,38 @@
+# EMP — the two commands: `make demo` and `make test`. Both set everything up themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.emp-installed
+DEV_INSTALLED := $(VENV)/.emp-dev-installed
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# EMP (editable) and the example strategy plugin, a separate package found via entry points.
+$(INSTALLED): $(BIN)/python pyproject.toml plugins/emp-sma-cross/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e . -e ./plugins/emp-sma-cross
+	touch $@
+
+$(DEV_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+## Run the vertical slice on generated data (no network): report in docs/reports/<run-id>/
+demo: $(INSTALLED)
+	$(BIN)/emp demo
+
+lint: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --config contracts.ini
+
+## Lint, import contracts and the whole test suite (unit, integration, e2e)
+test: lint
+	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e
+
+clean:
+	rm -rf $(VENV) .emp .pytest_cache .ruff_cache .import_linter_cache

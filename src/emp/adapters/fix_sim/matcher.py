@@ -1,0 +1,119 @@
+"""Bar matching as pure functions: one working order against one bar, no bookkeeping.
+
+The fill model is next-bar-open: the venue only offers an order bars that opened after it
+was sent, and prices come from that bar alone.
+
+* MARKET fills at the bar's open, moved ``slippage_bps`` against the trader.
+* LIMIT buy fills at the open when the open is at or below the limit, else at the limit
+  when the bar's low reaches it; a LIMIT sell mirrors this with the high.
+* The quantity is the order's leaves, capped at ``max_volume_participation`` of the bar's
+  volume rounded down to the lot size.
+* Time in force decides what happens to the rest after the bar: DAY expires, GTC keeps
+  working, IOC is canceled, FOK fills completely or not at all (and is then canceled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from emp.adapters.fix_sim.config import SimulatedVenueConfig
+from emp.domain.bars import Bar
+from emp.domain.instruments import Instrument
+from emp.domain.orders import OrderSide, OrderType, TimeInForce
+
+_QTY_TOLERANCE = 1e-9
+
+
+class Remainder(Enum):
+    """What becomes of an order's unfilled quantity once a bar has been matched."""
+
+    NONE = "NONE"  # nothing is left: the order is filled
+    KEEP = "KEEP"  # keeps working on later bars
+    EXPIRE = "EXPIRE"
+    CANCEL = "CANCEL"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchTerms:
+    """What matching needs to know about a working order."""
+
+    side: OrderSide
+    order_type: OrderType
+    limit_price: float | None
+    time_in_force: TimeInForce
+    leaves_quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    quantity: float
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class BarOutcome:
+    """An order's result on one bar: at most one execution, then the fate of the rest."""
+
+    execution: Execution | None
+    remainder: Remainder
+
+
+def fill_price(terms: MatchTerms, bar: Bar, slippage_bps: float) -> float | None:
+    """The price ``terms`` trade at on ``bar``, or ``None`` when the bar never reaches it."""
+    if terms.order_type is OrderType.MARKET:
+        slip = slippage_bps / 10_000.0
+        return bar.open * (1.0 + slip) if terms.side is OrderSide.BUY else bar.open * (1.0 - slip)
+    limit = terms.limit_price
+    if limit is None:
+        return None
+    if terms.side is OrderSide.BUY:
+        if bar.open <= limit:
+            return bar.open
+        return limit if bar.low <= limit else None
+    if bar.open >= limit:
+        return bar.open
+    return limit if bar.high >= limit else None
+
+
+def fillable_quantity(
+    leaves: float, bar: Bar, instrument: Instrument, participation: float | None
+) -> float:
+    """``leaves``, or less when the participation cap on ``bar.volume`` binds."""
+    if participation is None:
+        return leaves
+    cap = instrument.round_down_quantity(participation * bar.volume)
+    return leaves if cap >= leaves else max(cap, 0.0)
+
+
+def commission(quantity: float, price: float, config: SimulatedVenueConfig) -> float:
+    """The fee of one fill: ``max(min, bps * notional / 1e4 + per_share * quantity)``."""
+    variable = (
+        config.commission_bps * quantity * price / 10_000.0 + config.commission_per_share * quantity
+    )
+    return max(config.min_commission, variable)
+
+
+def match_on_bar(
+    terms: MatchTerms, bar: Bar, instrument: Instrument, config: SimulatedVenueConfig
+) -> BarOutcome:
+    """Match one eligible order against ``bar``."""
+    price = fill_price(terms, bar, config.slippage_bps)
+    leaves = terms.leaves_quantity
+    quantity = 0.0
+    if price is not None:
+        quantity = fillable_quantity(leaves, bar, instrument, config.max_volume_participation)
+    complete = quantity >= leaves - _QTY_TOLERANCE * max(1.0, leaves)
+    tif = terms.time_in_force
+    if tif is TimeInForce.FOK and not complete:
+        return BarOutcome(None, Remainder.CANCEL)
+    execution = Execution(quantity, price) if price is not None and quantity > 0 else None
+    if execution is not None and complete:
+        return BarOutcome(execution, Remainder.NONE)
+    rest = {
+        TimeInForce.DAY: Remainder.EXPIRE,
+        TimeInForce.GTC: Remainder.KEEP,
+        TimeInForce.IOC: Remainder.CANCEL,
+        TimeInForce.FOK: Remainder.CANCEL,
+    }[tif]
+    return BarOutcome(execution, rest)

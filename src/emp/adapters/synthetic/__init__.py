@@ -1,0 +1,5 @@
+"""Synthetic bars from a seed: a regime-switching, multi-symbol daily bar generator."""
+
+from emp.adapters.synthetic.bar_source import RegimeSwitchingBarSource
+
+__all__ = ["RegimeSwitchingBarSource"]

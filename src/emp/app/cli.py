@@ -1,0 +1,347 @@
+"""The `emp` command.
+
+Every deliberate error (any :class:`~emp.domain.errors.EmpError`) prints one line,
+``error: <Kind>: <what went wrong>``, and exits with status 1; ``--debug`` (or
+``EMP_DEBUG=1``) shows the traceback instead. Usage errors exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import emp
+from emp.app.containers import build_container
+from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
+from emp.app.errors import ConfigError
+from emp.app.plugins import make_plugin_manager
+from emp.app.settings import EmpSettings, load_settings
+from emp.domain.clock_time import ns_to_iso
+from emp.domain.errors import EmpError
+
+app = typer.Typer(
+    name="emp",
+    help=(
+        "EMP — Evolving Market Predator: FIX-native algorithmic-trading research.\n\n"
+        "Start with `emp demo`: it generates seeded bars (or reads --data FILE), stores them "
+        "in DuckDB, runs a strategy from a plugin through pre-trade risk and the simulated "
+        "FIX venue, and writes a report to docs/reports/<run-id>/.\n\n"
+        "Settings come from EMP_* environment variables (see docs/configuration in the "
+        "README); options given here override them."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+plugins_app = typer.Typer(help="Inspect installed plugins (entry-point group emp.plugins).")
+runs_app = typer.Typer(help="Inspect stored runs (the run store).")
+data_app = typer.Typer(help="Inspect stored market data (the bar store).")
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(runs_app, name="runs")
+app.add_typer(data_app, name="data")
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+) -> None:
+    """Global options (read by :func:`main`)."""
+
+
+def _parse_params(values: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param expects key=value, was {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _catalog(settings: EmpSettings):
+    return make_plugin_manager(load_entrypoints=not settings.disable_plugin_autoload)
+
+
+@app.command()
+def demo(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="CSV or parquet bars (timestamp, [symbol,] OHLCV). Default: generated."),
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols (default SYN_A,SYN_B,SYN_C).")
+    ] = None,
+    bars: Annotated[int, typer.Option(min=2, help="Generated bars per symbol.")] = DEFAULT_BARS,
+    seed: Annotated[int | None, typer.Option(help="Generator seed [EMP_SEED, 42].")] = None,
+    strategy: Annotated[str, typer.Option(help="Strategy name (emp plugins list).")] = (
+        "sma_cross"
+    ),
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter key=value; repeat.")
+    ] = None,
+    cash: Annotated[float | None, typer.Option(help="Initial cash [EMP_INITIAL_CASH].")] = None,
+    venue: Annotated[
+        str | None, typer.Option(help="sim_fix (orders as FIX messages) or sim_direct [EMP_VENUE].")
+    ] = None,
+    commission_bps: Annotated[
+        float | None, typer.Option(help="Commission in bps of notional [EMP_COMMISSION_BPS].")
+    ] = None,
+    max_position: Annotated[
+        float | None, typer.Option(help="Risk cap on |position| per symbol [EMP_MAX_POSITION].")
+    ] = None,
+    max_notional: Annotated[
+        float | None,
+        typer.Option(help="Risk cap on one order's notional [EMP_MAX_ORDER_NOTIONAL]."),
+    ] = None,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Report folder [EMP_REPORTS_DIR, docs/reports].")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH, .emp/emp.duckdb].")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
+) -> None:
+    """Run the vertical slice end to end and write a report. Needs no network."""
+    settings = load_settings(
+        seed=seed,
+        initial_cash=cash,
+        venue=venue,
+        commission_bps=commission_bps,
+        max_position=max_position,
+        max_order_notional=max_notional,
+        reports_dir=reports_dir,
+        db_path=db,
+    )
+    request = DemoRequest(
+        strategy=strategy,
+        params=_parse_params(param or []),
+        data_file=data,
+        symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
+        n_bars=bars,
+    )
+    container = build_container(settings)
+    try:
+        with Progress(
+            TextColumn("[bold]emp demo[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("bars"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not progress,
+            transient=False,
+        ) as bar:
+            task = bar.add_task("run", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                if done == 1 or done == total or done % 50 == 0:
+                    bar.update(task, completed=done, total=total)
+
+            outcome = run_demo(settings, container, _catalog(settings), request, on_progress)
+    finally:
+        container.database().close()
+    for warning in outcome.warnings:
+        err_console.print(f"warning: {warning}")
+    if json_output:
+        print(json.dumps({"run_id": outcome.run_id, **outcome.summary}, sort_keys=True))
+        return
+    _print_summary(outcome.run_id, outcome.summary, outcome.artifacts)
+
+
+def _fmt(value: object, percent: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.2%}" if percent else f"{value:,.2f}"
+    return str(value)
+
+
+def _print_summary(run_id: str, summary: dict, artifacts: dict) -> None:
+    table = Table(title=f"run {run_id}", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    percents = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "win_rate"}
+    for key in (
+        "total_return",
+        "cagr",
+        "sharpe",
+        "max_drawdown",
+        "exposure",
+        "trades",
+        "win_rate",
+        "final_equity",
+        "fees",
+        "risk_rejections",
+    ):
+        table.add_row(key, _fmt(summary.get(key), key in percents))
+    out_console.print(table)
+    report = artifacts.get("report.md")
+    if report is not None:
+        out_console.print(f"report: {report.parent}")
+
+
+@plugins_app.command("list")
+def plugins_list() -> None:
+    """Installed plugins, the strategies and features they register, and load failures."""
+    settings = load_settings()
+    catalog = _catalog(settings)
+    table = Table(title="plugins (entry-point group emp.plugins)")
+    for column in ("plugin", "distribution", "version", "status"):
+        table.add_column(column)
+    table.add_row("emp.builtin", "emp-framework", emp.__version__, "loaded (built in)")
+    for info in catalog.infos:
+        status = "loaded" if info.loaded else f"FAILED: {info.error}"
+        table.add_row(info.name, info.distribution, info.version, status)
+    if settings.disable_plugin_autoload:
+        out_console.print("plugin autoload disabled (EMP_DISABLE_PLUGIN_AUTOLOAD)")
+    out_console.print(table)
+    strategies = Table(title="strategies")
+    for column in ("name", "parameters (defaults)", "description"):
+        strategies.add_column(column)
+    for name, spec in catalog.strategies().items():
+        defaults = ", ".join(f"{k}={v}" for k, v in spec.parameters.items())
+        strategies.add_row(name, defaults, spec.description)
+    out_console.print(strategies)
+    features = catalog.features()
+    if features:
+        table = Table(title="features")
+        for column in ("name", "family", "lookback", "description"):
+            table.add_column(column)
+        for feature in features:
+            table.add_row(feature.name, feature.family, str(feature.lookback), feature.description)
+        out_console.print(table)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None,
+) -> None:
+    """Stored runs, newest first, with status and headline numbers."""
+    container = build_container(load_settings(db_path=db))
+    try:
+        runs = container.run_store().list_runs(limit)
+    finally:
+        container.database().close()
+    table = Table(title="runs")
+    for column in ("run id", "strategy", "status", "total return", "sharpe", "error"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(
+            run.run_id,
+            run.strategy,
+            run.status,
+            _fmt(run.summary.get("total_return"), percent=True),
+            _fmt(run.summary.get("sharpe")),
+            run.error or "",
+        )
+    out_console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from `emp runs list`.")],
+    db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None,
+) -> None:
+    """One run as JSON: identity, status, summary, order and fill counts."""
+    container = build_container(load_settings(db_path=db))
+    try:
+        store = container.run_store()
+        run = store.get_run(run_id)
+        if run is None:
+            raise ConfigError(f"no run with id {run_id!r} (see `emp runs list`)")
+        payload = {
+            "run_id": run.run_id,
+            "kind": run.kind,
+            "strategy": run.strategy,
+            "status": run.status,
+            "error": run.error,
+            "started_utc": ns_to_iso(run.started_ns),
+            "finished_utc": ns_to_iso(run.finished_ns) if run.finished_ns else None,
+            "seed": run.seed,
+            "data_hash": run.data_hash,
+            "package_version": run.package_version,
+            "config": dict(run.config),
+            "summary": dict(run.summary),
+            "orders": len(store.orders(run_id)),
+            "fills": len(store.fills(run_id)),
+        }
+    finally:
+        container.database().close()
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+@data_app.command("ls")
+def data_ls(db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None):
+    """Stored bars per symbol: first and last timestamp, rows, source."""
+    container = build_container(load_settings(db_path=db))
+    try:
+        coverage = container.bar_store().coverage()
+    finally:
+        container.database().close()
+    table = Table(title="bars")
+    for column in ("symbol", "first", "last", "rows", "source"):
+        table.add_column(column)
+    for item in coverage:
+        table.add_row(
+            item.symbol,
+            ns_to_iso(item.first_ns),
+            ns_to_iso(item.last_ns),
+            str(item.rows),
+            item.source,
+        )
+    out_console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print EMP's version."""
+    print(emp.__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `emp` script: one-line errors, exit codes 1 (error) / 2 (usage)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("EMP_DEBUG", "") not in ("", "0")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="emp", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.ClickException as usage:
+        usage.show()
+        sys.exit(usage.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except EmpError as error:
+        if debug:
+            raise
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:
+        if debug:
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {error} (run with --debug for the "
+            "traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)

@@ -1,0 +1,211 @@
+"""The `emp demo` vertical slice: data → DuckDB → strategy → risk → simulated FIX venue →
+portfolio → run store → report.
+
+Everything is wired from the container; this module only sequences the steps and keeps
+the run store consistent (a run ends ``completed`` with its orders and fills, or
+``failed`` with the reason and nothing partial).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import emp
+from emp.adapters.file_bars import CsvParquetBarSource
+from emp.adapters.synthetic import RegimeSwitchingBarSource
+from emp.app.containers import Container
+from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
+from emp.app.plugins import PluginCatalog
+from emp.app.settings import EmpSettings
+from emp.domain.bars import bars_data_hash
+from emp.domain.clock_time import ns_to_datetime
+from emp.domain.errors import EmpError
+from emp.domain.instruments import Instrument, InstrumentRegistry
+from emp.domain.performance import drawdown_series, infer_periods_per_year, summarize
+from emp.domain.risk import MaxOrderNotional, MaxPosition, RiskEngine
+from emp.domain.strategy import coerce_parameters
+from emp.ports.bar_source import BarSourcePort
+from emp.ports.report_sink import RunReport
+from emp.ports.run_store import RunRecord
+
+DEFAULT_SYMBOLS: tuple[str, ...] = ("SYN_A", "SYN_B", "SYN_C")
+DEFAULT_BARS = 756  # three years of business days
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoRequest:
+    """What the user asked for (CLI options); the rest comes from :class:`EmpSettings`."""
+
+    strategy: str = "sma_cross"
+    params: Mapping[str, str] = field(default_factory=dict)
+    data_file: Path | None = None
+    symbols: Sequence[str] | None = None
+    n_bars: int = DEFAULT_BARS
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOutcome:
+    run_id: str
+    summary: Mapping[str, Any]
+    artifacts: Mapping[str, Path]
+    result: RunResult
+    warnings: Sequence[str]
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def make_run_id(started_ns: int, config: Mapping[str, Any]) -> str:
+    """``<UTC timestamp>-<8 hex of the config hash>``, e.g. ``20261121T101500Z-3f2a9c1d``."""
+    stamp = ns_to_datetime(started_ns).strftime("%Y%m%dT%H%M%S%fZ")
+    digest = hashlib.sha256(_canonical_json(config).encode()).hexdigest()[:8]
+    return f"{stamp}-{digest}"
+
+
+def _bar_source(settings: EmpSettings, request: DemoRequest) -> BarSourcePort:
+    if request.data_file is not None:
+        return CsvParquetBarSource(request.data_file)
+    return RegimeSwitchingBarSource(
+        list(request.symbols or DEFAULT_SYMBOLS),
+        n_bars=request.n_bars,
+        seed=settings.seed,
+        tick_size=settings.tick_size,
+    )
+
+
+def run_demo(
+    settings: EmpSettings,
+    container: Container,
+    catalog: PluginCatalog,
+    request: DemoRequest,
+    progress: ProgressCallback | None = None,
+) -> DemoOutcome:
+    catalog.raise_on_failures()
+    spec = catalog.strategy(request.strategy)
+    params = {**spec.parameters, **coerce_parameters(spec, request.params)}
+    strategy = spec.build(params)  # parameters are validated before any I/O
+
+    source = _bar_source(settings, request)
+    loaded = source.load(list(request.symbols) if request.symbols else None)
+    symbols = sorted(loaded)
+    bar_store = container.bar_store()
+    bar_store.write_bars(loaded, source=source.describe())
+    bars = bar_store.read_bars(symbols)  # the run reads what the store holds
+    data_hash = bars_data_hash(bars)
+
+    instruments = InstrumentRegistry(
+        Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
+        for s in symbols
+    )
+    settings_view = settings.model_dump(mode="json")
+    risk = RiskEngine(
+        [
+            MaxPosition(settings.max_position),
+            MaxOrderNotional(settings.max_order_notional),
+            *catalog.risk_checks(settings_view),
+        ]
+    )
+    config = {
+        "strategy": spec.name,
+        "params": params,
+        "symbols": symbols,
+        "data_source": (
+            source.describe() if request.data_file is None else f"file:{request.data_file.name}"
+        ),
+        "data_hash": data_hash,
+        "seed": settings.seed if request.data_file is None else None,
+        "venue": settings.venue,
+        "fill_model": "next_bar_open",
+        "initial_cash": settings.initial_cash,
+        "commission_bps": settings.commission_bps,
+        "slippage_bps": settings.slippage_bps,
+        "risk": {
+            "max_position": settings.max_position,
+            "max_order_notional": settings.max_order_notional,
+            "rules": [rule.name for rule in risk.rules],
+        },
+        "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
+    }
+    run_store = container.run_store()
+    started_ns = container.clock().now_ns()
+    run_id = make_run_id(started_ns, config)
+    run_store.start_run(
+        RunRecord(
+            run_id=run_id,
+            kind="demo",
+            strategy=spec.name,
+            config=config,
+            seed=config["seed"],
+            data_hash=data_hash,
+            package_version=emp.__version__,
+            started_ns=started_ns,
+        )
+    )
+    try:
+        sim_clock = container.sim_clock()
+        engine = BarEventEngine(
+            bars=bars,
+            instruments=instruments,
+            strategy=strategy,
+            risk=risk,
+            venue=container.venue(instruments=instruments, clock=sim_clock),
+            clock=sim_clock,
+            initial_cash=settings.initial_cash,
+            metrics=container.metrics(),
+        )
+        result = engine.run(progress)
+        performance = summarize(
+            result.equity,
+            result.gross_exposure,
+            result.trades,
+            result.portfolio.fees_paid,
+            periods_per_year=infer_periods_per_year(result.ts_ns),
+        )
+        summary = {
+            **performance.to_dict(),
+            "orders": len(result.orders),
+            "fills": len(result.fills),
+            "risk_rejections": result.risk_rejections,
+            "venue_rejections": result.venue_rejections,
+        }
+        identity = {
+            "run_id": run_id,
+            "kind": "demo",
+            "strategy": spec.name,
+            "seed": config["seed"],
+            "data_hash": data_hash,
+            "created_utc": ns_to_datetime(started_ns).isoformat(),
+            "package_version": emp.__version__,
+            "config": config,
+            "data_source_detail": source.describe(),
+        }
+        artifacts = container.report_sink().write(
+            RunReport(
+                run_id=run_id,
+                identity=identity,
+                summary=summary,
+                ts_ns=result.ts_ns,
+                equity=result.equity,
+                drawdown=drawdown_series(result.equity),
+                trades=result.trades,
+                notes=result.notes,
+            )
+        )
+        run_store.complete_run(
+            run_id, result.orders, result.fills, summary, container.clock().now_ns()
+        )
+    except BaseException as error:
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            run_store.fail_run(run_id, reason, container.clock().now_ns())
+        except EmpError as store_error:
+            error.add_note(f"could not mark run {run_id} failed: {store_error}")
+        raise
+    warnings = catalog.notify_run_finished(run_id, summary)
+    return DemoOutcome(run_id, summary, artifacts, result, warnings)

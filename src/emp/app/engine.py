@@ -1,0 +1,275 @@
+"""The event loop that drives a strategy through risk and a venue over bars.
+
+One loop for every bar-driven run (``emp demo`` today; backtests and paper sessions reuse
+it with another clock and venue). Per timestamp, in this order:
+
+1. the clock advances to the bar time and the venue matches working orders against each
+   bar that opens now (next-bar-open fills), producing execution events;
+2. events update orders, the portfolio and the trade log; strategies hear of their fills;
+3. the portfolio is marked at each bar's close;
+4. the strategy sees each closed bar and returns intents; every intent is checked against
+   its instrument (:class:`~emp.domain.errors.InvalidOrder` on a malformed one) and the
+   risk engine (a refusal becomes a REJECTED order with the reasons), then sent;
+5. equity and exposure are recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emp.domain.bars import Bar, BarSeries
+from emp.domain.commands import SubmitOrder
+from emp.domain.errors import InvalidOrder, StrategyError
+from emp.domain.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from emp.domain.fills import Fill
+from emp.domain.instruments import InstrumentRegistry
+from emp.domain.orders import Order
+from emp.domain.portfolio import Portfolio
+from emp.domain.risk.engine import RiskEngine
+from emp.domain.risk.rule import RiskCheckInput
+from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
+from emp.domain.trades import ClosedTrade, TradeLog
+from emp.ports.metrics_sink import MetricsSinkPort
+from emp.ports.settable_clock import SettableClockPort
+from emp.ports.simulated_venue import SimulatedVenuePort
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What a run produced, in time order."""
+
+    ts_ns: np.ndarray
+    equity: np.ndarray
+    gross_exposure: np.ndarray
+    orders: list[Order]
+    fills: list[Fill]
+    trades: list[ClosedTrade]
+    portfolio: Portfolio
+    risk_rejections: int = 0
+    venue_rejections: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class BarEventEngine:
+    """Drives one strategy over aligned multi-symbol bars. Single-threaded, deterministic."""
+
+    def __init__(
+        self,
+        *,
+        bars: Mapping[str, BarSeries],
+        instruments: InstrumentRegistry,
+        strategy: Strategy,
+        risk: RiskEngine,
+        venue: SimulatedVenuePort,
+        clock: SettableClockPort,
+        initial_cash: float,
+        metrics: MetricsSinkPort | None = None,
+    ) -> None:
+        for symbol in bars:
+            instruments[symbol]  # raises UnknownInstrument early
+        self._bars = dict(bars)
+        self._instruments = instruments
+        self._strategy = strategy
+        self._risk = risk
+        self._venue = venue
+        self._clock = clock
+        self._metrics = metrics
+        self._portfolio = Portfolio(initial_cash)
+        self._ctx = StrategyContext(self._portfolio, instruments)
+        self._orders: dict[str, Order] = {}
+        self._fills: list[Fill] = []
+        self._trades = TradeLog()
+        self._sequence = 0
+        self._risk_rejections = 0
+        self._venue_rejections = 0
+
+    # ------------------------------------------------------------------ loop
+    def run(self, progress: ProgressCallback | None = None) -> RunResult:
+        timeline = np.unique(np.concatenate([s.ts_ns for s in self._bars.values()]))
+        cursors = {symbol: 0 for symbol in self._bars}
+        symbols = sorted(self._bars)
+        equity = np.empty(timeline.shape[0])
+        gross = np.empty(timeline.shape[0])
+        self._call_strategy("on_start", lambda: self._strategy.on_start(self._ctx))
+        total = int(timeline.shape[0])
+        for step, ts in enumerate(timeline.tolist()):
+            bars_now: list[Bar] = []
+            for symbol in symbols:
+                series, i = self._bars[symbol], cursors[symbol]
+                if i < len(series) and int(series.ts_ns[i]) == ts:
+                    bars_now.append(series.bar(i))
+                    cursors[symbol] = i + 1
+            self._clock.advance_to(ts)
+            self._ctx.ts_ns = ts
+            for bar in bars_now:
+                self._venue.on_bar(bar)
+            self._process_events()
+            for bar in bars_now:
+                self._portfolio.mark(bar.symbol, bar.close)
+            for bar in bars_now:
+                intents = self._call_strategy(
+                    "on_bar", lambda bar=bar: self._strategy.on_bar(bar, self._ctx), bar
+                )
+                for intent in intents or ():
+                    self._route(intent, bar)
+            self._process_events()
+            equity[step] = self._portfolio.equity
+            gross[step] = self._portfolio.gross_exposure
+            if progress is not None:
+                progress(step + 1, total)
+        self._call_strategy("on_stop", lambda: self._strategy.on_stop(self._ctx))
+        return self._result(timeline, equity, gross)
+
+    # --------------------------------------------------------------- helpers
+    def _call_strategy(self, hook: str, call: Callable[[], object], bar: Bar | None = None):
+        try:
+            return call()
+        except Exception as error:
+            where = f" on {bar.symbol} bar at ts_ns={bar.ts_ns}" if bar is not None else ""
+            raise StrategyError(
+                f"strategy {self._strategy.name!r} raised {type(error).__name__} in "
+                f"{hook}{where}: {error}"
+            ) from error
+
+    def _route(self, intent: OrderIntent, bar: Bar) -> None:
+        if not isinstance(intent, OrderIntent):
+            raise InvalidOrder(
+                f"strategy {self._strategy.name!r} returned {type(intent).__name__}, "
+                "expected OrderIntent"
+            )
+        instrument = self._instruments[intent.symbol]
+        instrument.check_order(intent.quantity, intent.limit_price)
+        self._sequence += 1
+        order = Order(
+            client_order_id=f"{self._strategy.name}-{self._sequence}",
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=intent.quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            time_in_force=intent.time_in_force,
+            strategy=self._strategy.name,
+            created_ns=bar.ts_ns,
+        )
+        reference = self._portfolio.mark_price(intent.symbol) or bar.close
+        decision = self._risk.check(self._risk_input(intent, reference))
+        self._orders[order.client_order_id] = order
+        if not decision.approved:
+            order.reject(f"risk: {decision.reason}")
+            self._risk_rejections += 1
+            self._count("emp_orders_rejected_total", source="risk")
+            return
+        self._venue.submit_order(
+            SubmitOrder(
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=order.quantity,
+                order_type=order.order_type,
+                limit_price=order.limit_price,
+                time_in_force=order.time_in_force,
+                strategy=order.strategy,
+                ts_ns=self._clock.now_ns(),
+            )
+        )
+        self._count("emp_orders_submitted_total")
+
+    def _risk_input(self, intent: OrderIntent, reference_price: float) -> RiskCheckInput:
+        open_buy = open_sell = 0.0
+        for order in self._orders.values():
+            if order.symbol == intent.symbol and order.is_open:
+                if order.side.sign > 0:
+                    open_buy += order.leaves_quantity
+                else:
+                    open_sell += order.leaves_quantity
+        return RiskCheckInput(
+            intent=intent,
+            position=self._portfolio.quantity(intent.symbol),
+            open_buy_quantity=open_buy,
+            open_sell_quantity=open_sell,
+            reference_price=reference_price,
+            equity=self._portfolio.equity,
+        )
+
+    def _process_events(self) -> None:
+        for event in self._venue.drain_events():
+            self._apply(event)
+
+    def _apply(self, event: OrderEvent) -> None:
+        order = self._orders.get(event.client_order_id)
+        if isinstance(event, OrderReplaced):
+            original = self._orders[event.orig_client_order_id]
+            successor = original.replace_with(
+                event.client_order_id, event.quantity, event.limit_price, event.ts_ns
+            )
+            self._orders[successor.client_order_id] = successor
+            return
+        if order is None:
+            raise InvalidOrder(f"venue reported on unknown order {event.client_order_id!r}")
+        if isinstance(event, OrderAccepted):
+            order.accept(event.venue_order_id)
+        elif isinstance(event, OrderRejected):
+            order.reject(event.reason)
+            self._venue_rejections += 1
+            self._count("emp_orders_rejected_total", source="venue")
+        elif isinstance(event, OrderFilled):
+            fill = event.fill
+            order.fill(fill.quantity, fill.price)
+            realized = self._portfolio.apply_fill(fill)
+            self._trades.record(fill, realized, self._portfolio.quantity(fill.symbol))
+            self._fills.append(fill)
+            self._count("emp_fills_total")
+            self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
+        elif isinstance(event, OrderCanceled):
+            order.cancel()
+        elif isinstance(event, OrderExpired):
+            order.expire()
+        elif isinstance(event, OrderCancelRejected):
+            target = self._orders.get(event.orig_client_order_id)
+            if target is not None and target.status.name.startswith("PENDING_"):
+                target.reject_request()
+
+    def _count(self, name: str, **labels: str) -> None:
+        if self._metrics is not None:
+            self._metrics.increment(name, **labels)
+
+    def _result(self, ts: np.ndarray, equity: np.ndarray, gross: np.ndarray) -> RunResult:
+        notes = []
+        open_positions = self._portfolio.positions
+        if open_positions:
+            notes.append(
+                f"{len(open_positions)} position(s) open at the end, marked at the last close: "
+                + ", ".join(f"{s} {p.quantity:g}" for s, p in sorted(open_positions.items()))
+            )
+        working = [o for o in self._orders.values() if o.is_open]
+        if working:
+            notes.append(f"{len(working)} order(s) still working at the end")
+        if not all(math.isfinite(x) for x in equity):
+            notes.append("equity contains non-finite values")
+        return RunResult(
+            ts_ns=ts,
+            equity=equity,
+            gross_exposure=gross,
+            orders=list(self._orders.values()),
+            fills=list(self._fills),
+            trades=list(self._trades.closed),
+            portfolio=self._portfolio,
+            risk_rejections=self._risk_rejections,
+            venue_rejections=self._venue_rejections,
+            notes=notes,
+        )

@@ -1,0 +1,88 @@
+"""EMP settings: environment variables with the ``EMP_`` prefix, validated strictly.
+
+Every field can be set as ``EMP_<FIELD>`` (``EMP_SEED=7``, ``EMP_VENUE=sim_direct``) and most
+can be overridden by a CLI option of the same name. Unknown ``EMP_*`` variables are an error
+(a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from emp.app.errors import ConfigError
+
+ENV_PREFIX = "EMP_"
+# Read by the CLI itself, not a setting of a run.
+_NON_SETTING_VARIABLES = frozenset({"EMP_DEBUG"})
+
+
+class EmpSettings(BaseSettings):
+    """Run configuration. Frozen: build a new one (``model_copy(update=...)``) to change it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, strict=True, extra="forbid", frozen=True, validate_default=True
+    )
+
+    data_dir: Path = Field(Path(".emp"), description="Where EMP keeps its databases.")
+    db_path: Path | None = Field(None, description="DuckDB file; default <data_dir>/emp.duckdb.")
+    store: Literal["duckdb"] = Field("duckdb", description="Bar and run store technology.")
+    venue: Literal["sim_fix", "sim_direct"] = Field(
+        "sim_fix",
+        description=(
+            "Simulated venue face: sim_fix round-trips every order and execution report "
+            "through the FIX 4.4 codec; sim_direct passes domain objects (faster, same results)."
+        ),
+    )
+    reports_dir: Path = Field(Path("docs/reports"), description="Where run reports are written.")
+    seed: int = Field(42, ge=0, description="Seed of the synthetic data generator.")
+    initial_cash: float = Field(1_000_000.0, gt=0, description="Starting cash (USD).")
+    commission_bps: float = Field(1.0, ge=0, description="Commission, bps of notional.")
+    slippage_bps: float = Field(0.0, ge=0, description="Slippage against the trader, bps.")
+    max_position: float = Field(
+        50_000.0, gt=0, description="Pre-trade cap on |position| per symbol (units)."
+    )
+    max_order_notional: float = Field(
+        1_000_000.0, gt=0, description="Pre-trade cap on one order's notional (USD)."
+    )
+    tick_size: float = Field(0.01, gt=0, description="Tick size of every demo instrument.")
+    lot_size: float = Field(1.0, gt=0, description="Lot size of every demo instrument.")
+    disable_plugin_autoload: bool = Field(
+        False, description="Do not load the emp.plugins entry points (like pytest's switch)."
+    )
+
+    @property
+    def database_path(self) -> Path:
+        return self.db_path if self.db_path is not None else self.data_dir / "emp.duckdb"
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "settings"
+        shown = item.get("input")
+        parts.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']} (was {shown!r})")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> EmpSettings:
+    """Build settings from the ``EMP_*`` environment plus explicit (CLI) overrides.
+
+    Overrides win over the environment; ``None`` overrides are ignored. Raises
+    :class:`ConfigError` with one clause per problem, naming the variable.
+    """
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in EmpSettings.model_fields}
+    for key in sorted(os.environ):
+        if key.startswith(ENV_PREFIX) and key not in known and key not in _NON_SETTING_VARIABLES:
+            guess = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {guess[0]}?" if guess else ""
+            raise ConfigError(f"unknown setting {key}{hint}")
+    try:
+        return EmpSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration: {_describe_validation_error(error)}") from None
