@@ -234,7 +234,7 @@ class TestOpening:
                 assert str(db_path) in str(info.value)
         finally:
             holder.kill()
-            holder.wait()
+            holder.communicate()  # reap the process and close its pipe
 
 
 class TestBarStore:

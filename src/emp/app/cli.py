@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,8 +34,9 @@ app = typer.Typer(
         "Start with `emp demo`: it generates seeded bars (or reads --data FILE), stores them "
         "in DuckDB, runs a strategy from a plugin through pre-trade risk and the simulated "
         "FIX venue, and writes a report to docs/reports/<run-id>/.\n\n"
-        "Settings come from EMP_* environment variables (see docs/configuration in the "
-        "README); options given here override them."
+        "Settings come from EMP_* environment variables (the README's Configuration "
+        "section lists them); options given here override them. Errors print one line "
+        "and exit 1; --debug shows the traceback."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -49,8 +49,11 @@ app.add_typer(plugins_app, name="plugins")
 app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
 
-err_console = Console(stderr=True)
-out_console = Console()
+
+def _console(stderr: bool = False) -> Console:
+    """A console; when piped, wide enough that tables keep ids and numbers whole."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
 
 
 @app.callback()
@@ -144,7 +147,7 @@ def demo(
             MofNCompleteColumn(),
             TextColumn("bars"),
             TimeElapsedColumn(),
-            console=err_console,
+            console=_console(stderr=True),
             disable=not progress,
             transient=False,
         ) as bar:
@@ -158,7 +161,7 @@ def demo(
     finally:
         container.database().close()
     for warning in outcome.warnings:
-        err_console.print(f"warning: {warning}")
+        _console(stderr=True).print(f"warning: {warning}")
     if json_output:
         print(json.dumps({"run_id": outcome.run_id, **outcome.summary}, sort_keys=True))
         return
@@ -191,10 +194,10 @@ def _print_summary(run_id: str, summary: dict, artifacts: dict) -> None:
         "risk_rejections",
     ):
         table.add_row(key, _fmt(summary.get(key), key in percents))
-    out_console.print(table)
+    _console().print(table)
     report = artifacts.get("report.md")
     if report is not None:
-        out_console.print(f"report: {report.parent}")
+        _console().print(f"report: {report.parent}")
 
 
 @plugins_app.command("list")
@@ -210,15 +213,15 @@ def plugins_list() -> None:
         status = "loaded" if info.loaded else f"FAILED: {info.error}"
         table.add_row(info.name, info.distribution, info.version, status)
     if settings.disable_plugin_autoload:
-        out_console.print("plugin autoload disabled (EMP_DISABLE_PLUGIN_AUTOLOAD)")
-    out_console.print(table)
+        _console().print("plugin autoload disabled (EMP_DISABLE_PLUGIN_AUTOLOAD)")
+    _console().print(table)
     strategies = Table(title="strategies")
     for column in ("name", "parameters (defaults)", "description"):
         strategies.add_column(column)
     for name, spec in catalog.strategies().items():
         defaults = ", ".join(f"{k}={v}" for k, v in spec.parameters.items())
         strategies.add_row(name, defaults, spec.description)
-    out_console.print(strategies)
+    _console().print(strategies)
     features = catalog.features()
     if features:
         table = Table(title="features")
@@ -226,7 +229,7 @@ def plugins_list() -> None:
             table.add_column(column)
         for feature in features:
             table.add_row(feature.name, feature.family, str(feature.lookback), feature.description)
-        out_console.print(table)
+        _console().print(table)
 
 
 @runs_app.command("list")
@@ -241,7 +244,10 @@ def runs_list(
     finally:
         container.database().close()
     table = Table(title="runs")
-    for column in ("run id", "strategy", "status", "total return", "sharpe", "error"):
+    table.add_column(
+        "run id", no_wrap=True, min_width=max((len(r.run_id) for r in runs), default=6)
+    )
+    for column in ("strategy", "status", "total return", "sharpe", "error"):
         table.add_column(column)
     for run in runs:
         table.add_row(
@@ -252,7 +258,7 @@ def runs_list(
             _fmt(run.summary.get("sharpe")),
             run.error or "",
         )
-    out_console.print(table)
+    _console().print(table)
 
 
 @runs_app.command("show")
@@ -307,7 +313,7 @@ def data_ls(db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PA
             str(item.rows),
             item.source,
         )
-    out_console.print(table)
+    _console().print(table)
 
 
 @app.command()
@@ -322,15 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("EMP_DEBUG", "") not in ("", "0")
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="emp", standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        sys.exit(stop.exit_code)
-    except click.ClickException as usage:
-        usage.show()
-        sys.exit(usage.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+        # standalone mode: the CLI framework prints usage errors itself (exit 2) and exits
+        command.main(args=args, prog_name="emp", standalone_mode=True)
     except EmpError as error:
         if debug:
             raise

@@ -115,7 +115,7 @@ def validate_bar_series(series: BarSeries) -> None:
     if row is not None:
         raise InvalidBars(f"{series.symbol}: row {row}: volume must be >= 0")
     if n > 1:
-        row = first_bad(np.diff(series.ts_ns) <= 0)
+        row = first_bad(series.ts_ns[1:] <= series.ts_ns[:-1])  # no int64 overflow
         if row is not None:
             raise InvalidBars(
                 f"{series.symbol}: row {row + 1}: timestamps must be strictly increasing"

@@ -117,7 +117,8 @@ class Order:
     average_fill_price: float = 0.0
     venue_order_id: str | None = None
     reject_reason: str | None = None
-    _status_before_request: OrderStatus | None = field(default=None, repr=False)
+    #: The status a pending cancel/replace returns to if the venue refuses it.
+    status_before_request: OrderStatus | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.client_order_id:
@@ -193,17 +194,17 @@ class Order:
             self.average_fill_price * self.filled_quantity + price * quantity
         ) / new_filled
         self.filled_quantity = self.quantity if done else new_filled
-        self._status_before_request = None
+        self.status_before_request = None
 
     def request_cancel(self) -> None:
         before = self.status
         self._move(OrderStatus.PENDING_CANCEL)
-        self._status_before_request = before
+        self.status_before_request = before
 
     def request_replace(self) -> None:
         before = self.status
         self._move(OrderStatus.PENDING_REPLACE)
-        self._status_before_request = before
+        self.status_before_request = before
 
     def reject_request(self) -> None:
         """The venue refused a pending cancel/replace: go back to the prior status."""
@@ -212,9 +213,9 @@ class Order:
                 f"order {self.client_order_id}: no pending cancel/replace to reject "
                 f"(status {self.status.value})"
             )
-        back = self._status_before_request or OrderStatus.NEW
+        back = self.status_before_request or OrderStatus.NEW
         self._move(back)
-        self._status_before_request = None
+        self.status_before_request = None
 
     def cancel(self) -> None:
         self._move(OrderStatus.CANCELED)

@@ -24,7 +24,6 @@ from emp.domain.events import (
     OrderFilled,
     OrderRejected,
     OrderReplaced,
-    RejectCode,
 )
 from emp.domain.fills import Fill
 from emp.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
@@ -56,6 +55,12 @@ def fields(raw: bytes) -> list[tuple[int, str]]:
 
 def field_map(raw: bytes) -> dict[int, str]:
     return dict(fields(raw))
+
+
+def wrong_checksum(raw: bytes) -> bytes:
+    """``raw`` with a CheckSum that does not match its bytes."""
+    other = b"000" if raw[-4:-1] != b"000" else b"001"
+    return raw[:-4] + other + b"\x01"
 
 
 def frame(body: list[tuple[int, str]], begin_string: str = "FIX.4.4") -> bytes:
@@ -155,7 +160,7 @@ class TestCommandsRoundTrip:
         tif=tifs,
         quantity=quantities,
         price=st.one_of(st.none(), prices),
-        strategy=texts.filter(lambda s: s == s.strip() or not s.strip()),
+        strategy=texts,
         ts=ms_times,
     )
     def test_new_order_single_decodes_to_the_same_submit_order(
@@ -187,9 +192,7 @@ class TestCommandsRoundTrip:
         )
         assert venue().decode_command(client().encode_command(command, sending_ns=ts)) == command
 
-    @given(
-        side=sides, quantity=quantities, price=st.one_of(st.none(), prices), ts=ms_times
-    )
+    @given(side=sides, quantity=quantities, price=st.one_of(st.none(), prices), ts=ms_times)
     def test_cancel_replace_request_decodes_to_the_same_replace_order(
         self, side, quantity, price, ts
     ) -> None:
@@ -212,9 +215,7 @@ class TestEventsRoundTrip:
         raw = report(event, a_state(order_id=venue_id))
         assert client().decode_event(raw) == event
 
-    @given(
-        code=st.sampled_from([0, 1, 2, 3, 5, 6, 11, 13, 18, 99]), reason=texts, ts=ms_times
-    )
+    @given(code=st.sampled_from([0, 1, 2, 3, 5, 6, 11, 13, 18, 99]), reason=texts, ts=ms_times)
     def test_rejected(self, code, reason, ts) -> None:
         event = OrderRejected(client_order_id="C-1", reason=reason, code=code, ts_ns=ts)
         assert client().decode_event(report(event)) == event
@@ -229,7 +230,9 @@ class TestEventsRoundTrip:
     )
     def test_filled_bit_for_bit(self, side, quantity, price, fee, leaves, ts) -> None:
         fill = a_fill(side=side, quantity=quantity, price=price, fee=fee, ts_ns=ts)
-        decoded = client().decode_event(report(OrderFilled(fill=fill), a_state(leaves_quantity=leaves)))
+        decoded = client().decode_event(
+            report(OrderFilled(fill=fill), a_state(leaves_quantity=leaves))
+        )
         assert decoded == OrderFilled(fill=fill)
         assert isinstance(decoded, OrderFilled)
         assert decoded.fill.price.hex() == price.hex()
@@ -276,8 +279,14 @@ class TestWireFields:
         f = field_map(client().encode_command(a_submit(), sending_ns=T0))
         assert f[35] == "D"
         assert (f[11], f[55], f[54], f[38], f[40], f[44], f[59]) == (
-            "C-1", "AAPL", "1", "100", "2", "101.15", "1",
-        )  # fmt: skip
+            "C-1",
+            "AAPL",
+            "1",
+            "100",
+            "2",
+            "101.15",
+            "1",
+        )
         assert f[60] == "20231114-22:13:20.123"
         assert f[1] == "sma-cross"  # the strategy travels as Account (1)
 
@@ -365,7 +374,12 @@ class TestWireFields:
         f = field_map(report(OrderFilled(fill=a_fill()), state))
         assert (f[150], f[39]) == ("F", ord_status)
         assert (f[17], f[31], f[32], f[12], f[13]) == ("SIM-E1", "101.1", "40", "0.35", "3")
-        assert (f[14], f[151], f[6], f[37]) == (str(int(100 - leaves)), str(int(leaves)), "101.1", "SIM-1")
+        assert (f[14], f[151], f[6], f[37]) == (
+            str(int(100 - leaves)),
+            str(int(leaves)),
+            "101.1",
+            "SIM-1",
+        )
 
     @pytest.mark.parametrize(("replace", "response_to"), [(False, "1"), (True, "2")])
     def test_cancel_reject_says_which_request_it_answers(self, replace, response_to) -> None:
@@ -385,7 +399,14 @@ class TestWireFields:
             ref_seq_num=3, ref_tag_id=55, ref_msg_type="D", reason_code=1, text="missing"
         )
         f = field_map(venue().encode_session_reject(reject, sending_ns=T0))
-        assert (f[35], f[45], f[371], f[372], f[373], f[58]) == ("3", "3", "55", "D", "1", "missing")
+        assert (f[35], f[45], f[371], f[372], f[373], f[58]) == (
+            "3",
+            "3",
+            "55",
+            "D",
+            "1",
+            "missing",
+        )
 
     @given(value=st.floats(allow_nan=False, allow_infinity=False))
     def test_floats_are_written_without_exponents_and_read_back_exactly(self, value) -> None:
@@ -465,8 +486,7 @@ class TestMalformedCommands:
         [
             (lambda raw: raw.replace(b"8=FIX.4.4", b"8=FIX.4.2"), 8, "FIX.4.4"),
             (lambda raw: raw.replace(b"\x019=", b"\x019=1", 1), 9, "BodyLength"),
-            (lambda raw: raw[:-4] + (b"000" if raw[-4:-1] != b"000" else b"001") + b"\x01", 10,
-             "CheckSum"),  # fmt: skip
+            (wrong_checksum, 10, "CheckSum"),
             (lambda raw: raw[:-4] + b"x1\x01", 10, "three digits"),
             (lambda raw: reframe(raw, {55: None}), 55, "missing"),
             (lambda raw: reframe(raw, {11: None}), 11, "missing"),

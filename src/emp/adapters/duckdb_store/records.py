@@ -57,7 +57,7 @@ def stage_orders(orders: Sequence[Order]) -> dict[str, np.ndarray]:
     for order in orders:
         if not isinstance(order, Order):
             raise StoreIntegrityError(f"expected an Order, was {type(order).__name__}")
-    status_before = [order._status_before_request for order in orders]
+    status_before = [order.status_before_request for order in orders]
     return {
         "seq": np.arange(len(orders), dtype=np.int64),
         "client_order_id": _objects([o.client_order_id for o in orders]),
@@ -115,7 +115,7 @@ def order_from_row(row: Sequence[Any]) -> Order:
         average_fill_price=float(value["average_fill_price"]),
         venue_order_id=value["venue_order_id"],
         reject_reason=value["reject_reason"],
-        _status_before_request=None if before is None else OrderStatus(before),
+        status_before_request=None if before is None else OrderStatus(before),
     )
 
 
