@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.emp-installed
 DEV_INSTALLED := $(VENV)/.emp-dev-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(DEV_INSTALLED)
 ## Lint, import contracts and the whole test suite (unit, integration, e2e)
 test: lint
 	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e
+
+## Benchmarks (not part of `make test`): each prints a table
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/engine_throughput.py
 
 clean:
 	rm -rf $(VENV) .emp .pytest_cache .ruff_cache .import_linter_cache
