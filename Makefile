@@ -16,7 +16,7 @@ $(INSTALLED): $(BIN)/python pyproject.toml plugins/emp-sma-cross/pyproject.toml
 	touch $@
 
 $(DEV_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
 	touch $@
 
 install: $(INSTALLED)

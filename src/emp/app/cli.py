@@ -22,6 +22,7 @@ import emp
 from emp.app.containers import build_container
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
+from emp.app.model_commands import model_app
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
 from emp.domain.clock_time import ns_to_iso
@@ -48,6 +49,7 @@ data_app = typer.Typer(help="Inspect stored market data (the bar store).")
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
 
 
 def _console(stderr: bool = False) -> Console:
