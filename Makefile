@@ -37,6 +37,8 @@ test: lint
 ## Benchmarks (not part of `make test`): each prints a table
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/md_book.py
+	$(BIN)/python benchmarks/ssd.py
 
 clean:
 	rm -rf $(VENV) .emp .pytest_cache .ruff_cache .import_linter_cache

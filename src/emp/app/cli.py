@@ -22,6 +22,7 @@ import emp
 from emp.app.containers import build_container
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
+from emp.app.md_commands import md_app
 from emp.app.model_commands import model_app
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
@@ -50,6 +51,7 @@ app.add_typer(plugins_app, name="plugins")
 app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
+app.add_typer(md_app, name="md")
 
 
 def _console(stderr: bool = False) -> Console:
