@@ -6,17 +6,21 @@ import math
 from dataclasses import dataclass
 
 from emp.domain.errors import InvalidConfiguration
-from emp.domain.risk.rule import RiskCheckInput
+from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action
 
 
 @dataclass(frozen=True, slots=True)
 class MaxOrderNotional:
+    """An order's notional (quantity × limit price, else the reference price) is capped."""
+
     max_notional: float
     name: str = "max_order_notional"
+    action: BreachAction = BreachAction.REJECT
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.max_notional) or self.max_notional <= 0:
             raise InvalidConfiguration(f"max_notional must be > 0, was {self.max_notional!r}")
+        object.__setattr__(self, "action", check_action(self.action))
 
     def check(self, data: RiskCheckInput) -> str | None:
         price = data.intent.limit_price or data.reference_price
@@ -24,6 +28,9 @@ class MaxOrderNotional:
         if notional <= self.max_notional:
             return None
         return (
-            f"max_order_notional: {data.intent.symbol} order notional {notional:,.2f} "
+            f"{self.name}: {data.intent.symbol} order notional {notional:,.2f} "
             f"exceeds limit {self.max_notional:,.2f}"
         )
+
+    def capacity(self, data: RiskCheckInput) -> float:
+        return self.max_notional / data.price

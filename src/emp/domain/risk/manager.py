@@ -1,0 +1,401 @@
+"""The risk facade: one call per intent, one per bar, and the operator's commands.
+
+::
+
+    manager = RiskManager(rules=[...], drawdown=DrawdownLimits(...), tiers=..., ...)
+    decision = manager.check(risk_input)              # per intent, in the order path
+    commands = manager.on_bar(account, reference_closes=closes, returns=history)
+    commands = manager.halt(ts_ns=..., reason="emp kill", account=account)
+    manager.resume(ts_ns=..., reason="drawdown reviewed")
+    manager.to_dict()                                 # JSON-able state and audit trail
+
+``check`` enriches the input with the manager's :class:`RiskContext` (trading state, tier
+multipliers, drawdown, regime, exposure book, market model), applies the regime policy,
+runs the :class:`RiskEngine` and books an approved order into the exposure book, so the
+next intent of the same bar sees it. ``on_bar`` rebuilds the book from the account,
+updates the volatility tier, the regime and the drawdowns, escalates the trading state
+when a threshold or (optionally) a portfolio cap is breached, and returns the commands the
+kill switch wants sent (cancels and flattening orders); the app sends them through the
+venue port. Nothing here reads a clock: every timestamp comes in as ``ts_ns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from emp.domain.commands import VenueCommand
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.regime import RegimeClassifier
+from emp.domain.risk.account import AccountSnapshot
+from emp.domain.risk.audit import (
+    AuditEvent,
+    AuditLog,
+    DrawdownThresholdCrossed,
+    OrderRiskRejected,
+    OrderRiskResized,
+)
+from emp.domain.risk.conditions import OUTCOMES, MarketConditions
+from emp.domain.risk.context import RiskContext
+from emp.domain.risk.drawdown import DrawdownBrake, DrawdownLimits
+from emp.domain.risk.engine import APPROVED, RiskDecision, RiskEngine
+from emp.domain.risk.exposure import ExposureBook
+from emp.domain.risk.kill_switch import KillSwitch
+from emp.domain.risk.market_risk import MarketRiskModel, ReturnHistory
+from emp.domain.risk.regime_gate import RegimePolicy, gate_intent
+from emp.domain.risk.rule import RiskCheckInput, RiskRule
+from emp.domain.risk.state_gate import TradingStateGate
+from emp.domain.risk.trading_state import TradingState, TriggerSource
+from emp.domain.risk.vol_tiers import VolatilityTier, VolatilityTiers
+
+
+class RiskManager:
+    """Pre-trade rules, trading state, kill switch, tiers, regimes and audit, in one object.
+
+    Args:
+        rules: the pre-trade rules, run in order after the trading-state gate (which is
+            added first unless ``rules`` holds one).
+        drawdown: drawdown thresholds for the brake (``None``: no braking).
+        tiers: the volatility tier table (``None``: multipliers stay 1).
+        classifier: labels the regime from ``reference_closes`` in :meth:`on_bar`.
+        regime_policy: scales or disables strategies per regime.
+        groupings: grouping → symbol → group, for :class:`MaxGroupExposure` rules.
+        currencies: symbol → currency (default USD); also the ``currency`` grouping.
+        var_window: periods of return history the VaR and beta measures use.
+        vol_window: returns of ``reference_closes`` the volatility tier is measured on.
+        periods_per_year: to annualise that volatility.
+        escalate_on_breach: state to move to when, at a bar, a portfolio cap (gross, net,
+            leverage, group, beta, VaR) is already exceeded (``None``: never).
+        cancel_increasing_on_reduce: entering REDUCING cancels risk-increasing orders.
+        id_prefix: prefix of the kill switch's client order ids.
+    """
+
+    def __init__(
+        self,
+        *,
+        rules: Iterable[RiskRule] = (),
+        drawdown: DrawdownLimits | None = None,
+        tiers: VolatilityTiers | None = None,
+        classifier: RegimeClassifier | None = None,
+        regime_policy: RegimePolicy | None = None,
+        groupings: Mapping[str, Mapping[str, str]] | None = None,
+        currencies: Mapping[str, str] | None = None,
+        var_window: int = 250,
+        vol_window: int = 20,
+        periods_per_year: float = 252.0,
+        escalate_on_breach: TradingState | None = None,
+        cancel_increasing_on_reduce: bool = True,
+        id_prefix: str = "risk",
+    ) -> None:
+        rules = tuple(rules)
+        if not any(isinstance(r, TradingStateGate) for r in rules):
+            rules = (TradingStateGate(), *rules)
+        parametric = any(getattr(r, "method", None) == "parametric" for r in rules)
+        self._book = ExposureBook(
+            groupings=groupings, currencies=currencies, track_variance=parametric
+        )
+        for rule in rules:
+            grouping = getattr(rule, "grouping", None)
+            if grouping is not None and grouping not in self._book.groupings:
+                known = ", ".join(self._book.groupings)
+                raise InvalidConfiguration(
+                    f"rule {rule.name!r} caps grouping {grouping!r}, which is not configured; "
+                    f"configured: {known}"
+                )
+        self._engine = RiskEngine(rules)
+        self._audit = AuditLog()
+        self._kill = KillSwitch(
+            self._audit,
+            id_prefix=id_prefix,
+            cancel_increasing_on_reduce=cancel_increasing_on_reduce,
+        )
+        self._context = RiskContext(self._book)
+        self._brake = DrawdownBrake(drawdown) if drawdown is not None else None
+        self._conditions = MarketConditions(
+            self._context,
+            self._audit,
+            tiers=tiers,
+            classifier=classifier,
+            vol_window=vol_window,
+            periods_per_year=periods_per_year,
+        )
+        self._policy = regime_policy
+        self._var_window = var_window
+        self._escalate_on_breach = escalate_on_breach
+        self._counts = dict.fromkeys(OUTCOMES, 0)
+
+    # -------------------------------------------------------------- queries
+    @property
+    def rules(self) -> tuple[RiskRule, ...]:
+        return self._engine.rules
+
+    @property
+    def context(self) -> RiskContext:
+        return self._context
+
+    @property
+    def book(self) -> ExposureBook:
+        return self._book
+
+    @property
+    def state(self) -> TradingState:
+        return self._kill.state
+
+    @property
+    def timeline(self) -> tuple[tuple[int, TradingState], ...]:
+        return self._kill.machine.timeline
+
+    @property
+    def volatility_tier(self) -> VolatilityTier | None:
+        return self._conditions.tier
+
+    @property
+    def regime(self) -> str:
+        return self._context.regime
+
+    @property
+    def regime_counts(self) -> dict[str, dict[str, int]]:
+        """regime → ``{"bars": n, "approved": n, "resized": n, "rejected": n}``."""
+        return self._conditions.regime_counts
+
+    @property
+    def audit(self) -> tuple[AuditEvent, ...]:
+        return self._audit.events
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return self._audit
+
+    @property
+    def decision_counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    # ----------------------------------------------------------- per intent
+    def check(self, data: RiskCheckInput) -> RiskDecision:
+        """Decide on one intent; an approved (or resized) order is booked as working."""
+        context = self._context
+        if data.context is not context:
+            data = data.with_context(context)
+        requested = data.intent.quantity
+        gate: str | None = None
+        if self._policy is not None:
+            gated = gate_intent(self._policy, data, context.regime)
+            if gated.refusal is not None:
+                return self._record(data, RiskDecision(approved=False, reasons=(gated.refusal,)))
+            data, gate = gated.data, gated.note
+        decision = self._engine.check(data)
+        if gate is not None:
+            reasons = (gate, *decision.reasons)
+            if not decision.approved:
+                decision = RiskDecision(approved=False, reasons=reasons)
+            elif decision.quantity is None:
+                resized = f"resized from {requested:g} to {data.intent.quantity:g}"
+                decision = RiskDecision(
+                    approved=True, reasons=(*reasons, resized), quantity=data.intent.quantity
+                )
+            else:
+                decision = RiskDecision(approved=True, reasons=reasons, quantity=decision.quantity)
+        if decision.approved:
+            if decision.quantity is None:
+                entry = context.projection(data).after
+            else:
+                entry = self._book.measure(data).with_order(
+                    data.intent.side.sign * decision.quantity
+                )
+            self._book.store(entry)
+            context.forget()
+        return self._record(data, decision, requested)
+
+    def capacity(self, data: RiskCheckInput) -> float:
+        """The largest lot multiple of this intent the resizable rules accept (for sizing)."""
+        if data.context is not self._context:
+            data = data.with_context(self._context)
+        return self._engine.capacity(data)
+
+    def _record(
+        self, data: RiskCheckInput, decision: RiskDecision, requested: float | None = None
+    ) -> RiskDecision:
+        if decision is APPROVED:  # the common case, without an audit event
+            self._counts["approved"] += 1
+            if self._context.regime:
+                self._conditions.count_decision("approved")
+            return decision
+        requested = data.intent.quantity if requested is None else requested
+        outcome = decision.outcome.value
+        self._counts[outcome] += 1
+        self._conditions.count_decision(outcome)
+        intent = data.intent
+        if not decision.approved:
+            self._audit.record(
+                OrderRiskRejected(
+                    ts_ns=data.ts_ns,
+                    strategy=data.strategy,
+                    symbol=intent.symbol,
+                    side=intent.side.value,
+                    quantity=requested,
+                    reasons=decision.reasons,
+                )
+            )
+        elif decision.quantity is not None:
+            self._audit.record(
+                OrderRiskResized(
+                    ts_ns=data.ts_ns,
+                    strategy=data.strategy,
+                    symbol=intent.symbol,
+                    side=intent.side.value,
+                    requested_quantity=requested,
+                    approved_quantity=decision.quantity,
+                    reasons=decision.reasons,
+                )
+            )
+        return decision
+
+    # -------------------------------------------------------------- per bar
+    def on_bar(
+        self,
+        account: AccountSnapshot,
+        *,
+        reference_closes: np.ndarray | None = None,
+        returns: ReturnHistory | None = None,
+        realised_volatility: float | None = None,
+        regime: str | None = None,
+    ) -> tuple[VenueCommand, ...]:
+        """Update book, tier, regime and drawdowns at ``account.ts_ns``; return commands.
+
+        ``reference_closes`` (a reference series, oldest first) feeds the volatility tier
+        (last ``vol_window`` returns) and the regime classifier, unless
+        ``realised_volatility``/``regime`` are given directly. ``returns`` replaces the
+        market model (VaR, betas) when given.
+        """
+        ts = account.ts_ns
+        market = MarketRiskModel(returns, window=self._var_window) if returns is not None else None
+        self._book.rebuild(account, market)
+        self._context.forget()
+        self._conditions.update(ts, reference_closes, realised_volatility, regime)
+        candidates = self._drawdown_candidates(ts, account.equity)
+        if self._escalate_on_breach is not None:
+            breaches = self.portfolio_breaches(account.equity)
+            if breaches:
+                candidates.append(
+                    (self._escalate_on_breach, TriggerSource.BREACH, "; ".join(breaches))
+                )
+        commands: tuple[VenueCommand, ...] = ()
+        if candidates:
+            target, source, reason = max(candidates, key=lambda c: c[0].rank)
+            was_halted = self._kill.state is TradingState.HALTED
+            if not (was_halted and target is TradingState.HALTED):
+                commands = self._kill.engage(
+                    target, ts_ns=ts, source=source, reason=reason, account=account
+                )
+        if not commands:
+            commands = self._kill.follow_up(account)
+        self._context.trading_state = self._kill.state
+        return commands
+
+    def portfolio_breaches(self, equity: float) -> list[str]:
+        """The portfolio caps the book already exceeds (market moves, tier changes)."""
+        found = []
+        for rule in self._engine.rules:
+            measure = getattr(rule, "portfolio_breach", None)
+            if measure is not None:
+                reason = measure(self._context, equity)
+                if reason is not None:
+                    found.append(reason)
+        return found
+
+    def _drawdown_candidates(
+        self, ts: int, equity: float
+    ) -> list[tuple[TradingState, TriggerSource, str]]:
+        if self._brake is None:
+            return []
+        fired = self._brake.update(ts, equity)
+        self._context.drawdown = self._brake.drawdown
+        self._context.intraday_drawdown = self._brake.intraday_drawdown
+        candidates = []
+        for f in fired:
+            self._audit.record(
+                DrawdownThresholdCrossed(
+                    ts_ns=ts,
+                    measure=f.measure,
+                    drawdown=f.drawdown,
+                    threshold=f.threshold,
+                    target=f.target.value,
+                )
+            )
+            reason = f"{f.measure} drawdown {f.drawdown:.2%} reached {f.threshold:.2%}"
+            candidates.append((f.target, TriggerSource.DRAWDOWN, reason))
+        return candidates
+
+    # ------------------------------------------------------------- commands
+    def halt(
+        self,
+        *,
+        ts_ns: int,
+        reason: str,
+        account: AccountSnapshot | None = None,
+        source: TriggerSource = TriggerSource.COMMAND,
+    ) -> tuple[VenueCommand, ...]:
+        """Kill switch: HALT, and (given the account) cancel everything and flatten."""
+        return self._engage(TradingState.HALTED, ts_ns, source, reason, account)
+
+    def reduce(
+        self,
+        *,
+        ts_ns: int,
+        reason: str,
+        account: AccountSnapshot | None = None,
+        source: TriggerSource = TriggerSource.COMMAND,
+    ) -> tuple[VenueCommand, ...]:
+        """Move to REDUCING (no-op if already REDUCING or HALTED)."""
+        return self._engage(TradingState.REDUCING, ts_ns, source, reason, account)
+
+    def signal(
+        self,
+        *,
+        ts_ns: int,
+        reason: str,
+        account: AccountSnapshot | None = None,
+        target: TradingState = TradingState.HALTED,
+    ) -> tuple[VenueCommand, ...]:
+        """An external signal (a file, a metrics alert hook) escalates to ``target``."""
+        return self._engage(target, ts_ns, TriggerSource.SIGNAL, reason, account)
+
+    def resume(self, *, ts_ns: int, reason: str, to: TradingState = TradingState.ACTIVE) -> None:
+        """The operator lowers the trading state; ``reason`` is mandatory and logged."""
+        self._kill.resume(ts_ns=ts_ns, reason=reason, to=to)
+        self._context.trading_state = self._kill.state
+
+    def _engage(
+        self,
+        target: TradingState,
+        ts_ns: int,
+        source: TriggerSource,
+        reason: str,
+        account: AccountSnapshot | None,
+    ) -> tuple[VenueCommand, ...]:
+        if not reason or not reason.strip():
+            raise InvalidConfiguration("a trading-state command needs a reason, in words")
+        commands = self._kill.engage(
+            target, ts_ns=ts_ns, source=source, reason=reason, account=account
+        )
+        self._context.trading_state = self._kill.state
+        return commands
+
+    # --------------------------------------------------------------- export
+    def to_dict(self) -> dict[str, Any]:
+        """The risk state and the audit trail, JSON-able (non-finite numbers are None)."""
+        return {
+            "trading_state": self.state.value,
+            "timeline": [{"ts_ns": ts, "state": s.value} for ts, s in self.timeline],
+            "flatten_pending": self._kill.flatten_pending,
+            "volatility_tier": self._conditions.tier_dict(),
+            "regime": self.regime or None,
+            "regime_counts": self.regime_counts,
+            "drawdown": None if self._brake is None else self._brake.to_dict(),
+            "exposure": self._book.to_dict(),
+            "decisions": self.decision_counts,
+            "rules": [rule.name for rule in self.rules],
+            "audit": self._audit.to_dicts(),
+        }

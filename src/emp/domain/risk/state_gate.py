@@ -1,0 +1,44 @@
+"""The trading state as a rule: ACTIVE passes all, REDUCING only risk-reducing orders,
+HALTED only flattening ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emp.domain.risk.rule import RiskCheckInput
+from emp.domain.risk.trading_state import TradingState
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateGate:
+    """Reads the trading state from the check's context (ACTIVE without one).
+
+    * REDUCING: the order must shrink |position| in the worst case (working orders on
+      its side counted) without crossing zero;
+    * HALTED: the order must take the position exactly to zero in the worst case.
+    """
+
+    name: str = "trading_state"
+
+    def check(self, data: RiskCheckInput) -> str | None:
+        context = data.context
+        if context is None:
+            return None
+        state = context.trading_state
+        if state is TradingState.ACTIVE:
+            return None
+        if state is TradingState.REDUCING:
+            if data.is_reducing:
+                return None
+            return (
+                f"{self.name}: trading is REDUCING; {data.intent.side.value} "
+                f"{data.intent.quantity:g} {data.intent.symbol} does not reduce the position "
+                f"{data.position:g}"
+            )
+        if data.is_flattening:
+            return None
+        return (
+            f"{self.name}: trading is HALTED; {data.intent.side.value} "
+            f"{data.intent.quantity:g} {data.intent.symbol} does not flatten the position "
+            f"{data.position:g}"
+        )

@@ -1,0 +1,176 @@
+"""Portfolio Value-at-Risk cap, historical or parametric, on the book's VaR values.
+
+The book values every symbol as if all its working orders filled (``(pos + open_buy -
+open_sell) × price × USD rate``) and keeps, for the market model's window, the P&L vector
+``R @ v`` (historical) and ``Σ v`` (parametric). An order passes when VaR with it stays
+within ``max_var`` or does not grow. Far from the limit the check is O(1), on the rigorous
+drift bounds of :mod:`emp.domain.risk.var_book`; near it, VaR is computed exactly.
+Symbols outside the model's history add no VaR; with ``require_history`` an order on one
+(or any order before a history is given) is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.risk.context import RiskContext, projection_of
+from emp.domain.risk.headroom import round_down_to_lot
+from emp.domain.risk.market_risk import (
+    check_confidence,
+    historical_var,
+    parametric_var,
+    z_score,
+)
+from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, check_positive
+from emp.domain.risk.var_book import VarBook
+
+#: A fast pass needs the bound this far inside the limit (float rounding of the bounds).
+_SAFETY = 1.0 - 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class MaxValueAtRisk:
+    """Portfolio VaR (USD) at ``confidence`` over ``horizon`` periods may not exceed ``max_var``.
+
+    ``method``: ``"historical"`` (empirical quantile of the window's P&L, scaled by
+    ``sqrt(horizon)``) or ``"parametric"`` (zero-mean normal on the window's covariance).
+    """
+
+    max_var: float
+    confidence: float = 0.99
+    method: str = "historical"
+    horizon: int = 1
+    require_history: bool = False
+    name: str = ""
+    action: BreachAction = BreachAction.REJECT
+    _key: tuple[str, float] = field(init=False, repr=False, compare=False, default=("", 0.0))
+    _scale: float = field(init=False, repr=False, compare=False, default=1.0)
+
+    def __post_init__(self) -> None:
+        check_positive("max_var", self.max_var)
+        check_confidence(self.confidence)
+        if self.method not in ("historical", "parametric"):
+            raise InvalidConfiguration(
+                f"VaR method must be 'historical' or 'parametric', was {self.method!r}"
+            )
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) or self.horizon < 1:
+            raise InvalidConfiguration(f"VaR horizon must be an integer >= 1, was {self.horizon!r}")
+        if not self.name:
+            object.__setattr__(self, "name", f"max_var_{self.method}")
+        object.__setattr__(self, "action", check_action(self.action))
+        # the cache key of the one-period figure, and VaR per unit of it
+        object.__setattr__(self, "_key", (self.method, self.confidence))
+        root = math.sqrt(self.horizon)
+        scale = root if self.method == "historical" else z_score(self.confidence) * root
+        object.__setattr__(self, "_scale", scale)
+
+    # ------------------------------------------------------------- measures
+    def _deltas(self, data: RiskCheckInput) -> tuple[VarBook, int, float, float] | None:
+        """The VaR book, the symbol's column, and its value change before/after the order."""
+        context = data.context
+        if context is None or context.book.var is None:
+            return None
+        var = context.book.var
+        j = var.market.index.get(data.intent.symbol)
+        if j is None:
+            return None
+        p = projection_of(data)
+        stored = var._value_list[j]
+        return var, j, p.value_before - stored, p.value_after - stored
+
+    def _exact(self, var: VarBook, j: int, delta: float) -> float:
+        """VaR of the book with symbol ``j``'s value changed by ``delta``."""
+        market = var.market
+        if self.method == "historical":
+            pnl = var.pnl if delta == 0.0 else var.pnl + market.returns[:, j] * delta
+            return historical_var(pnl, self.confidence, self.horizon)
+        sigma_v = var.sigma_v()
+        variance = var.variance() + delta * (
+            2.0 * float(sigma_v[j]) + delta * float(market.covariance[j, j])
+        )
+        return parametric_var(variance, self.confidence, self.horizon)
+
+    def _per_unit_bound(self, var: VarBook, j: int) -> float:
+        """How much the one-period figure can move per USD of symbol ``j``."""
+        market = var.market
+        if self.method == "historical":
+            return market.max_abs_returns[j]
+        return market.volatilities[j]
+
+    def check(self, data: RiskCheckInput) -> str | None:
+        deltas = self._deltas(data)
+        if deltas is None:
+            if self.require_history and not data.is_reducing:
+                return f"{self.name}: no return history for {data.intent.symbol}"
+            return None
+        var, j, before, after = deltas
+        bound = var.bound(self._key) + abs(after) * self._per_unit_bound(var, j)
+        if bound * self._scale <= self.max_var * _SAFETY:
+            return None
+        var.remember(self._key, self._exact(var, j, 0.0) / self._scale)
+        var_after = self._exact(var, j, after)
+        if var_after <= self.max_var or var_after <= self._exact(var, j, before):
+            return None
+        return (
+            f"{self.name}: {self.confidence:.0%} VaR would reach {var_after:,.2f}, "
+            f"limit is {self.max_var:,.2f}"
+        )
+
+    def portfolio_breach(self, context: RiskContext, equity: float) -> str | None:
+        var = context.book.var
+        if var is None or not var.market.symbols:
+            return None
+        value = self._exact(var, 0, 0.0)
+        var.remember(self._key, value / self._scale)
+        if value <= self.max_var:
+            return None
+        return (
+            f"{self.name}: {self.confidence:.0%} VaR is {value:,.2f}, limit is {self.max_var:,.2f}"
+        )
+
+    # -------------------------------------------------------------- resize
+    def capacity(self, data: RiskCheckInput) -> float:
+        deltas = self._deltas(data)
+        if deltas is None:
+            return 0.0 if self.require_history and not data.is_reducing else math.inf
+        var, j, before, _ = deltas
+        unit = data.intent.side.sign * projection_of(data).unit_value
+        if unit == 0:
+            return math.inf
+        if self.method == "parametric":
+            return self._parametric_capacity(var, j, before, unit)
+        return self._historical_capacity(data, var, j, before, unit)
+
+    def _parametric_capacity(self, var: VarBook, j: int, d0: float, unit: float) -> float:
+        sigma_v = var.sigma_v()
+        c_jj = float(var.market.covariance[j, j])
+        bound = (self.max_var / (z_score(self.confidence) * math.sqrt(self.horizon))) ** 2
+        var0 = var.variance() + 2.0 * d0 * float(sigma_v[j]) + d0 * d0 * c_jj
+        a = c_jj * unit * unit  # variance(x) = var0 + 2 b x + a x²
+        b = unit * (float(sigma_v[j]) + d0 * c_jj)
+        if a <= 0:
+            return math.inf  # a zero-variance symbol (its covariance column is zero)
+        best = 0.0
+        disc = b * b - a * (var0 - bound)
+        if var0 <= bound and disc >= 0:
+            best = (-b + math.sqrt(disc)) / a  # the upper root: var(x) = bound
+        if b < 0:  # the order lowers variance at first; var(x) <= var0 up to -2b/a
+            best = max(best, -2.0 * b / a)
+        return max(best, 0.0)
+
+    def _historical_capacity(
+        self, data: RiskCheckInput, var: VarBook, j: int, d0: float, unit: float
+    ) -> float:
+        """Bisection over whole lots (VaR is not monotone in general; the engine re-checks)."""
+        lot = data.lot_size
+        limit = max(self.max_var, self._exact(var, j, d0))
+        low, high = 0, int(round_down_to_lot(data.intent.quantity, lot) / lot + 1e-9)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._exact(var, j, d0 + unit * middle * lot) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        return low * lot
