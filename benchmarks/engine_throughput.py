@@ -22,7 +22,7 @@ from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.engine import BarEventEngine
 from emp.app.plugins import make_plugin_manager
 from emp.domain.instruments import Instrument, InstrumentRegistry
-from emp.domain.risk import MaxOrderNotional, MaxPosition, RiskEngine
+from emp.domain.risk import MaxOrderNotional, MaxPosition, RiskManager
 
 FACES = {"direct": SimulatedVenue, "mock_fix": MockFixVenue}
 
@@ -40,7 +40,7 @@ def measure(face: str, bars, strategy_name: str, params: dict, repeats: int) -> 
             bars=bars,
             instruments=instruments,
             strategy=spec.build(params),
-            risk=RiskEngine([MaxPosition(1e9), MaxOrderNotional(1e12)]),
+            risk=RiskManager(rules=[MaxPosition(1e9), MaxOrderNotional(1e12)]),
             venue=venue,
             clock=clock,
             initial_cash=1_000_000.0,

@@ -92,6 +92,72 @@ def percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q))
 
 
+def flatten_timings(positions: int = 50, trials: int = 200) -> np.ndarray:
+    """Milliseconds from a HALT command with ``positions`` open positions to all of them
+    flat, confirmed by fills booked in the portfolio, through the in-process simulated venue
+    (direct face). The flattening market orders fill at the next bar's open, so each trial
+    includes sending the orders, that bar's matching for every symbol, and booking the fills."""
+    from emp.adapters.clocks import ManualClock
+    from emp.adapters.fix_sim import SimulatedVenue
+    from emp.domain.bars import Bar
+    from emp.domain.commands import CancelOrder, SubmitOrder
+    from emp.domain.events import OrderFilled
+    from emp.domain.instruments import Instrument, InstrumentRegistry
+    from emp.domain.orders import OrderSide
+    from emp.domain.portfolio import Portfolio
+    from emp.domain.risk import AccountSnapshot, RiskManager
+
+    symbols = [f"S{i:03d}" for i in range(positions)]
+    instruments = InstrumentRegistry(Instrument(symbol=s) for s in symbols)
+    clock = ManualClock()
+    venue = SimulatedVenue(instruments, clock)
+    portfolio = Portfolio(1e9)
+    manager = RiskManager()
+    day = 86_400 * 10**9
+    ts = day
+
+    def bar_all(at: int) -> None:
+        for s in symbols:
+            venue.on_bar(Bar(s, at, 100.0, 101.0, 99.0, 100.0, 1e9))
+        for event in venue.drain_events():
+            if isinstance(event, OrderFilled):
+                portfolio.apply_fill(event.fill)
+
+    out = np.empty(trials)
+    for trial in range(trials):
+        for s in symbols:  # open a position in every symbol
+            venue.submit_order(
+                SubmitOrder(
+                    client_order_id=f"open-{trial}-{s}",
+                    symbol=s,
+                    side=OrderSide.BUY,
+                    quantity=100.0,
+                    ts_ns=ts,
+                )
+            )
+        ts += day
+        clock.advance_to(ts)
+        bar_all(ts)
+        assert len(portfolio.positions) == positions
+        ts += day
+        clock.advance_to(ts)
+        started = time.perf_counter_ns()
+        account = AccountSnapshot.from_portfolio(portfolio, ts_ns=ts)
+        for command in manager.halt(ts_ns=ts, reason="benchmark", account=account):
+            if isinstance(command, SubmitOrder):
+                venue.submit_order(command)
+            elif isinstance(command, CancelOrder):
+                venue.cancel_order(command)
+        ts += 1_000_000  # the next bar opens 1 ms later
+        clock.advance_to(ts)
+        bar_all(ts)
+        out[trial] = (time.perf_counter_ns() - started) / 1e6
+        assert not portfolio.positions, "flatten left positions open"
+        manager.resume(ts_ns=ts, reason="benchmark trial done")
+        ts += day
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -161,6 +227,7 @@ def main() -> None:
         outcomes[decision.outcome.value] += 1
 
     warm = timings[min(1_000, args.iterations // 10) :] / 1_000.0
+    flatten = flatten_timings()[10:]
     bars = np.array(bar_ns[1:] or bar_ns) / 1e6
     result = {
         "pretrade_check_us_p50": round(percentile(warm, 50), 2),
@@ -168,6 +235,8 @@ def main() -> None:
         "pretrade_check_us_mean": round(float(warm.mean()), 2),
         "pretrade_check_us_max": round(float(warm.max()), 2),
         "on_bar_ms_p50": round(percentile(bars, 50), 3),
+        "flatten_ms_p50": round(percentile(flatten, 50), 3),
+        "flatten_ms_p99": round(percentile(flatten, 99), 3),
         "rules": rules,
         "positions": POSITIONS,
         "var_window": PERIODS,

@@ -265,3 +265,23 @@ class TestBadInput:
         (tmp_path / "db").mkdir()
         result = emp("demo", "--no-progress", "--db", "db", cwd=tmp_path)
         assert_one_line_error(result, "StoreUnavailable", "db")
+
+
+class TestKill:
+    def test_emp_kill_halts_the_next_run_and_clear_withdraws_it(self, tmp_path):
+        requested = emp("kill", "--reason", "exchange outage", cwd=tmp_path)
+        assert requested.returncode == 0, requested.stderr
+        assert (tmp_path / ".emp" / "KILL").is_file()
+        halted = emp("demo", "--bars", "120", "--no-progress", "--json", cwd=tmp_path)
+        assert halted.returncode == 0, halted.stderr
+        summary = json.loads(halted.stdout.strip().splitlines()[-1])
+        assert summary["risk_final_state"] == "HALTED" and summary["fills"] == 0
+        cleared = emp("kill", "--clear", cwd=tmp_path)
+        assert "withdrawn" in cleared.stdout
+        assert not (tmp_path / ".emp" / "KILL").exists()
+        active = emp("demo", "--bars", "120", "--no-progress", "--json", cwd=tmp_path)
+        assert json.loads(active.stdout.strip().splitlines()[-1])["risk_final_state"] == "ACTIVE"
+
+    def test_emp_kill_without_a_reason_is_refused(self, tmp_path):
+        result = emp("kill", cwd=tmp_path)
+        assert_one_line_error(result, "ConfigError", "--reason")

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import emp
+from emp.adapters.clocks import SystemClock
 from emp.app.containers import build_container
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
@@ -318,6 +319,35 @@ def data_ls(db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PA
             item.source,
         )
     _console().print(table)
+
+
+@app.command()
+def kill(
+    reason: Annotated[
+        str | None, typer.Option(help="Why trading must stop (recorded in every run's audit).")
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Withdraw the request (halted runs stay halted).")
+    ] = False,
+    kill_file: Annotated[
+        Path | None, typer.Option(help="The kill file [EMP_KILL_FILE, <data_dir>/KILL].")
+    ] = None,
+) -> None:
+    """Halt every running session: cancel working orders, flatten positions, refuse new risk.
+
+    Writes the kill file that runs poll at every bar (the same file for every session that
+    shares the data directory). `emp kill --clear` removes it before the next run.
+    """
+    settings = load_settings(kill_file=kill_file)
+    signal = build_container(settings).kill_signal()
+    if clear:
+        removed = signal.clear()
+        print(f"kill request {'withdrawn' if removed else 'was not present'}: {signal.path}")
+        return
+    if not reason:
+        raise ConfigError("emp kill needs --reason (or --clear)")
+    signal.request(reason, SystemClock().now_ns())
+    print(f"kill requested: {signal.path} ({reason})")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from dependency_injector import containers, providers
 from emp.adapters.clocks import ManualClock, SystemClock
 from emp.adapters.duckdb_store import DuckDBBarStore, DuckDBDatabase, DuckDBRunStore
 from emp.adapters.fix_sim import MockFixVenue, SimulatedVenue, SimulatedVenueConfig
+from emp.adapters.kill_file import KillFile
 from emp.adapters.local_executor import SerialExecutor
 from emp.adapters.memory_metrics import InMemoryMetricsSink
 from emp.adapters.report_files import ReportFilesWriter
@@ -19,6 +20,7 @@ from emp.app.settings import EmpSettings
 from emp.ports.bar_store import BarStorePort
 from emp.ports.clock import ClockPort
 from emp.ports.executor import EvaluationExecutorPort
+from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.report_sink import ReportSinkPort
 from emp.ports.run_store import RunStorePort
@@ -60,6 +62,10 @@ class Container(containers.DeclarativeContainer):
         ReportFilesWriter, reports_dir=config.reports_dir
     )
     metrics: providers.Provider[MetricsSinkPort] = providers.Singleton(InMemoryMetricsSink)
+    #: `emp kill` writes it; running sessions poll it and halt.
+    kill_signal: providers.Provider[KillSignalPort] = providers.Singleton(
+        KillFile, path=config.kill_file_path
+    )
     executor: providers.Provider[EvaluationExecutorPort] = providers.Singleton(SerialExecutor)
 
 
@@ -68,5 +74,6 @@ def build_container(settings: EmpSettings) -> Container:
     container = Container()
     values = settings.model_dump()
     values["database_path"] = settings.database_path
+    values["kill_file_path"] = settings.kill_file_path
     container.config.from_dict(values)
     return container

@@ -27,7 +27,7 @@ from emp.domain.clock_time import ns_to_datetime
 from emp.domain.errors import EmpError
 from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.performance import drawdown_series, infer_periods_per_year, summarize
-from emp.domain.risk import MaxOrderNotional, MaxPosition, RiskEngine
+from emp.domain.risk import RiskConfig, RiskRule, build_risk_manager
 from emp.domain.strategy import coerce_parameters
 from emp.ports.bar_source import BarSourcePort
 from emp.ports.report_sink import RunReport
@@ -68,6 +68,41 @@ def make_run_id(started_ns: int, config: Mapping[str, Any]) -> str:
     return f"{stamp}-{digest}"
 
 
+_RISK_SETTINGS = (
+    "max_position",
+    "max_order_notional",
+    "max_gross_exposure",
+    "max_leverage",
+    "max_open_orders",
+    "price_collar",
+    "reduce_drawdown",
+    "halt_drawdown",
+    "drawdown_hysteresis",
+    "strategy_orders_per_second",
+    "max_losing_adds",
+)
+
+
+def risk_settings(settings: EmpSettings) -> dict[str, Any]:
+    """The risk-related settings, for the run's recorded config."""
+    values: dict[str, Any] = {name: getattr(settings, name) for name in _RISK_SETTINGS}
+    values["resize"] = sorted(_resize_names(settings))
+    return values
+
+
+def _resize_names(settings: EmpSettings) -> frozenset[str]:
+    return frozenset(n.strip() for n in settings.risk_resize.split(",") if n.strip())
+
+
+def risk_config_from(settings: EmpSettings, extra_rules: Sequence[RiskRule] = ()) -> RiskConfig:
+    """Map settings onto the domain's risk configuration (one place, used by every run)."""
+    return RiskConfig(
+        **{name: getattr(settings, name) for name in _RISK_SETTINGS},
+        resize=_resize_names(settings),
+        extra_rules=tuple(extra_rules),
+    )
+
+
 def _bar_source(settings: EmpSettings, request: DemoRequest) -> BarSourcePort:
     if request.data_file is not None:
         return CsvParquetBarSource(request.data_file)
@@ -103,14 +138,8 @@ def run_demo(
         Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
         for s in symbols
     )
-    settings_view = settings.model_dump(mode="json")
-    risk = RiskEngine(
-        [
-            MaxPosition(settings.max_position),
-            MaxOrderNotional(settings.max_order_notional),
-            *catalog.risk_checks(settings_view),
-        ]
-    )
+    risk_config = risk_config_from(settings, catalog.risk_checks(settings.model_dump(mode="json")))
+    risk = build_risk_manager(risk_config)
     config = {
         "strategy": spec.name,
         "params": params,
@@ -125,11 +154,7 @@ def run_demo(
         "initial_cash": settings.initial_cash,
         "commission_bps": settings.commission_bps,
         "slippage_bps": settings.slippage_bps,
-        "risk": {
-            "max_position": settings.max_position,
-            "max_order_notional": settings.max_order_notional,
-            "rules": [rule.name for rule in risk.rules],
-        },
+        "risk": {**risk_settings(settings), "rules": [rule.name for rule in risk.rules]},
         "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
     }
     run_store = container.run_store()
@@ -158,6 +183,7 @@ def run_demo(
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
+            kill_signal=container.kill_signal(),
         )
         result = engine.run(progress)
         performance = summarize(
@@ -172,6 +198,9 @@ def run_demo(
             "orders": len(result.orders),
             "fills": len(result.fills),
             "risk_rejections": result.risk_rejections,
+            "risk_resizes": result.risk_resizes,
+            "risk_final_state": result.risk_state.get("trading_state"),
+            "risk_state_changes": len(result.risk_state.get("timeline", [])),
             "venue_rejections": result.venue_rejections,
         }
         identity = {
@@ -195,6 +224,7 @@ def run_demo(
                 drawdown=drawdown_series(result.equity),
                 trades=result.trades,
                 notes=result.notes,
+                risk=result.risk_state,
             )
         )
         run_store.complete_run(

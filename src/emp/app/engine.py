@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emp.domain.bars import Bar, BarSeries
-from emp.domain.commands import SubmitOrder
+from emp.domain.clock_time import ns_to_iso
+from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
 from emp.domain.errors import InvalidOrder, StrategyError
 from emp.domain.events import (
     OrderAccepted,
@@ -36,12 +37,18 @@ from emp.domain.events import (
 )
 from emp.domain.fills import Fill
 from emp.domain.instruments import InstrumentRegistry
-from emp.domain.orders import Order
+from emp.domain.orders import Order, OrderStatus
 from emp.domain.portfolio import Portfolio
-from emp.domain.risk.engine import RiskEngine
-from emp.domain.risk.rule import RiskCheckInput
+from emp.domain.risk import (
+    AccountSnapshot,
+    RiskCheckInput,
+    RiskManager,
+    TradingState,
+    TradingStateChanged,
+)
 from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
 from emp.domain.trades import ClosedTrade, TradeLog
+from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.settable_clock import SettableClockPort
 from emp.ports.simulated_venue import SimulatedVenuePort
@@ -61,8 +68,10 @@ class RunResult:
     trades: list[ClosedTrade]
     portfolio: Portfolio
     risk_rejections: int = 0
+    risk_resizes: int = 0
     venue_rejections: int = 0
     notes: list[str] = field(default_factory=list)
+    risk_state: dict = field(default_factory=dict)
 
 
 class BarEventEngine:
@@ -74,11 +83,14 @@ class BarEventEngine:
         bars: Mapping[str, BarSeries],
         instruments: InstrumentRegistry,
         strategy: Strategy,
-        risk: RiskEngine,
+        risk: RiskManager,
         venue: SimulatedVenuePort,
         clock: SettableClockPort,
         initial_cash: float,
         metrics: MetricsSinkPort | None = None,
+        kill_signal: KillSignalPort | None = None,
+        reference_symbol: str | None = None,
+        reference_window: int = 0,
     ) -> None:
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
@@ -92,6 +104,12 @@ class BarEventEngine:
         self._portfolio = Portfolio(initial_cash)
         self._ctx = StrategyContext(self._portfolio, instruments)
         self._orders: dict[str, Order] = {}
+        self._working: dict[str, Order] = {}
+        self._kill_signal = kill_signal
+        self._reference_symbol = reference_symbol
+        self._reference_window = reference_window
+        self._reference_closes: list[float] = []
+        self._risk_resizes = 0
         self._fills: list[Fill] = []
         self._trades = TradeLog()
         self._sequence = 0
@@ -121,6 +139,9 @@ class BarEventEngine:
             self._process_events()
             for bar in bars_now:
                 self._portfolio.mark(bar.symbol, bar.close)
+                if bar.symbol == self._reference_symbol:
+                    self._reference_closes.append(bar.close)
+            self._risk_step(ts)
             for bar in bars_now:
                 intents = self._call_strategy(
                     "on_bar", lambda bar=bar: self._strategy.on_bar(bar, self._ctx), bar
@@ -154,26 +175,33 @@ class BarEventEngine:
             )
         instrument = self._instruments[intent.symbol]
         instrument.check_order(intent.quantity, intent.limit_price)
+        reference = self._portfolio.mark_price(intent.symbol) or bar.close
+        decision = self._risk.check(self._risk_input(intent, reference, bar.ts_ns))
+        quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
         self._sequence += 1
         order = Order(
             client_order_id=f"{self._strategy.name}-{self._sequence}",
             symbol=intent.symbol,
             side=intent.side,
-            quantity=intent.quantity,
+            quantity=quantity,
             order_type=intent.order_type,
             limit_price=intent.limit_price,
             time_in_force=intent.time_in_force,
             strategy=self._strategy.name,
             created_ns=bar.ts_ns,
         )
-        reference = self._portfolio.mark_price(intent.symbol) or bar.close
-        decision = self._risk.check(self._risk_input(intent, reference))
         self._orders[order.client_order_id] = order
         if not decision.approved:
             order.reject(f"risk: {decision.reason}")
             self._risk_rejections += 1
             self._count("emp_orders_rejected_total", source="risk")
             return
+        if decision.quantity is not None:
+            self._risk_resizes += 1
+        self._send(order)
+
+    def _send(self, order: Order) -> None:
+        self._working[order.client_order_id] = order
         self._venue.submit_order(
             SubmitOrder(
                 client_order_id=order.client_order_id,
@@ -189,10 +217,54 @@ class BarEventEngine:
         )
         self._count("emp_orders_submitted_total")
 
-    def _risk_input(self, intent: OrderIntent, reference_price: float) -> RiskCheckInput:
+    def _risk_step(self, ts: int) -> None:
+        """Per timestamp: update the risk state and carry out what it commands."""
+        account = AccountSnapshot.from_portfolio(
+            self._portfolio, ts_ns=ts, working_orders=list(self._working.values())
+        )
+        closes = None
+        if self._reference_window and self._reference_closes:
+            closes = np.asarray(self._reference_closes[-self._reference_window :])
+        commands = self._risk.on_bar(account, reference_closes=closes)
+        if self._kill_signal is not None and self._risk.state is not TradingState.HALTED:
+            reason = self._kill_signal.poll()
+            if reason is not None:
+                commands = (
+                    *commands,
+                    *self._risk.signal(ts_ns=ts, reason=reason, account=account),
+                )
+        self._execute(commands, ts)
+
+    def _execute(self, commands: tuple[VenueCommand, ...], ts: int) -> None:
+        for command in commands:
+            if isinstance(command, CancelOrder):
+                target = self._working.get(command.orig_client_order_id)
+                if target is None:
+                    continue
+                if target.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+                    target.request_cancel()
+                self._venue.cancel_order(command)
+            elif isinstance(command, SubmitOrder):
+                order = Order(
+                    client_order_id=command.client_order_id,
+                    symbol=command.symbol,
+                    side=command.side,
+                    quantity=command.quantity,
+                    order_type=command.order_type,
+                    limit_price=command.limit_price,
+                    time_in_force=command.time_in_force,
+                    strategy=command.strategy,
+                    created_ns=ts,
+                )
+                self._orders[order.client_order_id] = order
+                self._send(order)
+            else:  # pragma: no cover - the risk layer issues cancels and new orders only
+                raise InvalidOrder(f"unexpected risk command {type(command).__name__}")
+
+    def _risk_input(self, intent: OrderIntent, reference_price: float, ts: int) -> RiskCheckInput:
         open_buy = open_sell = 0.0
-        for order in self._orders.values():
-            if order.symbol == intent.symbol and order.is_open:
+        for order in self._working.values():
+            if order.symbol == intent.symbol:
                 if order.side.sign > 0:
                     open_buy += order.leaves_quantity
                 else:
@@ -204,6 +276,12 @@ class BarEventEngine:
             open_sell_quantity=open_sell,
             reference_price=reference_price,
             equity=self._portfolio.equity,
+            strategy=self._strategy.name,
+            ts_ns=ts,
+            open_order_count=len(self._working),
+            lot_size=self._instruments[intent.symbol].lot_size,
+            average_price=self._portfolio.position(intent.symbol).average_price,
+            context=self._risk.context,
         )
 
     def _process_events(self) -> None:
@@ -211,6 +289,14 @@ class BarEventEngine:
             self._apply(event)
 
     def _apply(self, event: OrderEvent) -> None:
+        if isinstance(event, OrderCancelRejected):
+            target = self._orders.get(event.orig_client_order_id)
+            if target is not None and target.status in (
+                OrderStatus.PENDING_CANCEL,
+                OrderStatus.PENDING_REPLACE,
+            ):
+                target.reject_request()
+            return
         order = self._orders.get(event.client_order_id)
         if isinstance(event, OrderReplaced):
             original = self._orders[event.orig_client_order_id]
@@ -218,6 +304,8 @@ class BarEventEngine:
                 event.client_order_id, event.quantity, event.limit_price, event.ts_ns
             )
             self._orders[successor.client_order_id] = successor
+            self._working.pop(original.client_order_id, None)
+            self._working[successor.client_order_id] = successor
             return
         if order is None:
             raise InvalidOrder(f"venue reported on unknown order {event.client_order_id!r}")
@@ -234,15 +322,14 @@ class BarEventEngine:
             self._trades.record(fill, realized, self._portfolio.quantity(fill.symbol))
             self._fills.append(fill)
             self._count("emp_fills_total")
-            self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
+            if order.strategy == self._strategy.name:
+                self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
         elif isinstance(event, OrderCanceled):
             order.cancel()
         elif isinstance(event, OrderExpired):
             order.expire()
-        elif isinstance(event, OrderCancelRejected):
-            target = self._orders.get(event.orig_client_order_id)
-            if target is not None and target.status.name.startswith("PENDING_"):
-                target.reject_request()
+        if not order.is_open:
+            self._working.pop(order.client_order_id, None)
 
     def _count(self, name: str, **labels: str) -> None:
         if self._metrics is not None:
@@ -256,9 +343,14 @@ class BarEventEngine:
                 f"{len(open_positions)} position(s) open at the end, marked at the last close: "
                 + ", ".join(f"{s} {p.quantity:g}" for s, p in sorted(open_positions.items()))
             )
-        working = [o for o in self._orders.values() if o.is_open]
-        if working:
-            notes.append(f"{len(working)} order(s) still working at the end")
+        if self._working:
+            notes.append(f"{len(self._working)} order(s) still working at the end")
+        for event in self._risk.audit:
+            if isinstance(event, TradingStateChanged):
+                notes.append(
+                    f"risk: {event.previous} → {event.current} at {ns_to_iso(event.ts_ns)} "
+                    f"({event.source}: {event.reason})"
+                )
         if not all(math.isfinite(x) for x in equity):
             notes.append("equity contains non-finite values")
         return RunResult(
@@ -270,6 +362,8 @@ class BarEventEngine:
             trades=list(self._trades.closed),
             portfolio=self._portfolio,
             risk_rejections=self._risk_rejections,
+            risk_resizes=self._risk_resizes,
             venue_rejections=self._venue_rejections,
             notes=notes,
+            risk_state=self._risk.to_dict(),
         )

@@ -50,6 +50,41 @@ class EmpSettings(BaseSettings):
     max_order_notional: float = Field(
         1_000_000.0, gt=0, description="Pre-trade cap on one order's notional (USD)."
     )
+    max_gross_exposure: float | None = Field(
+        None, gt=0, description="Pre-trade cap on gross exposure (USD); unset = no cap."
+    )
+    max_leverage: float | None = Field(
+        None, gt=0, description="Pre-trade cap on gross exposure / equity; unset = no cap."
+    )
+    max_open_orders: int | None = Field(
+        None, gt=0, description="Pre-trade cap on working orders; unset = no cap."
+    )
+    price_collar: float | None = Field(
+        None, gt=0, description="Limit prices must lie within this fraction of the reference."
+    )
+    reduce_drawdown: float | None = Field(
+        None, gt=0, lt=1, description="Peak-to-trough drawdown that moves trading to REDUCING."
+    )
+    halt_drawdown: float | None = Field(
+        None, gt=0, lt=1, description="Peak-to-trough drawdown that HALTs (cancel + flatten)."
+    )
+    drawdown_hysteresis: float = Field(
+        0.01, ge=0, lt=1, description="How far drawdown must recover before a brake re-arms."
+    )
+    strategy_orders_per_second: float | None = Field(
+        None, gt=0, description="Order-rate throttle per strategy (token bucket)."
+    )
+    max_losing_adds: int | None = Field(
+        None, ge=0, description="No adding to a losing position more than this many times."
+    )
+    risk_resize: str = Field(
+        "",
+        description="Comma-separated rule names whose breach resizes the order instead of "
+        "rejecting it (e.g. max_position,max_order_notional).",
+    )
+    kill_file: Path | None = Field(
+        None, description="File whose presence halts running sessions; default <data_dir>/KILL."
+    )
     tick_size: float = Field(0.01, gt=0, description="Tick size of every demo instrument.")
     lot_size: float = Field(1.0, gt=0, description="Lot size of every demo instrument.")
     disable_plugin_autoload: bool = Field(
@@ -59,6 +94,10 @@ class EmpSettings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.db_path if self.db_path is not None else self.data_dir / "emp.duckdb"
+
+    @property
+    def kill_file_path(self) -> Path:
+        return self.kill_file if self.kill_file is not None else self.data_dir / "KILL"
 
 
 def _describe_validation_error(error: ValidationError) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +29,8 @@ class RunReport:
     drawdown: np.ndarray
     trades: Sequence[ClosedTrade]
     notes: Sequence[str] = ()
+    #: The risk layer's exported state (trading-state timeline, decisions, audit trail).
+    risk: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from emp.domain.bars import Bar, BarSeries
 from emp.domain.errors import InvalidOrder, StrategyError, UnknownInstrument
 from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.orders import OrderSide, OrderStatus, OrderType
-from emp.domain.risk import MaxPosition, RiskEngine
+from emp.domain.risk import MaxPosition, RiskManager
 from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
 from tests.fakes.venue import FakeNextOpenVenue
 
@@ -67,7 +67,7 @@ def buy_on_first_bar(qty: float = 10, symbol: str | None = None):
 def make_engine(
     strategy: Strategy,
     bars: dict[str, BarSeries],
-    risk: RiskEngine | None = None,
+    risk: RiskManager | None = None,
     venue: FakeNextOpenVenue | None = None,
     cash: float = 100_000.0,
 ):
@@ -77,7 +77,7 @@ def make_engine(
         bars=bars,
         instruments=instruments,
         strategy=strategy,
-        risk=risk or RiskEngine(),
+        risk=risk or RiskManager(),
         venue=venue,
         clock=ManualClock(),
         initial_cash=cash,
@@ -139,7 +139,7 @@ class TestRiskInTheOrderPath:
         engine, venue = make_engine(
             strategy,
             {"AAA": make_series("AAA", [100, 101])},
-            risk=RiskEngine([MaxPosition(100)]),
+            risk=RiskManager(rules=[MaxPosition(100)]),
         )
         result = engine.run()
         assert venue.submitted == []
@@ -157,7 +157,7 @@ class TestRiskInTheOrderPath:
         engine, venue = make_engine(
             ScriptedStrategy(twice),
             {"AAA": make_series("AAA", [100, 101])},
-            risk=RiskEngine([MaxPosition(100)]),
+            risk=RiskManager(rules=[MaxPosition(100)]),
         )
         result = engine.run()
         assert len(venue.submitted) == 1

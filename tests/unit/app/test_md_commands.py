@@ -87,7 +87,7 @@ class TestBackfill:
             md_app, ["backfill", str(tmp_path / "snaps.fix"), str(tmp_path / "out.fix")]
         )
         assert result.exit_code == 0, result.output
-        assert "replay reproduces all 10 snapshots" in result.output
+        assert "replay reproduces all 10 snapshots" in " ".join(result.output.split())
         lines = (tmp_path / "out.fix").read_bytes().splitlines()
         assert lines[0].startswith(b"8=FIX.4.4|") and b"|35=W|" in lines[0]
         assert all(b"|35=X|" in line for line in lines[1:])

@@ -83,5 +83,6 @@ def render_json(report: RunReport) -> bytes:
         "notes": list(report.notes),
         "trades": _trade_stats(report),
         "series": _series_stats(report),
+        "risk": report.risk,
     }
     return (dumps_canonical(document) + "\n").encode("utf-8")

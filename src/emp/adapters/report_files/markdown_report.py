@@ -165,6 +165,35 @@ def _trades_section(trades: Sequence[ClosedTrade]) -> list[str]:
     return [*lines, ""]
 
 
+def _risk_section(risk: Mapping[str, Any]) -> list[str]:
+    if not risk:
+        return []
+    lines = ["## Risk", ""]
+    lines.append(f"Final trading state: **{risk.get('trading_state', 'n/a')}**.")
+    decisions = risk.get("decisions") or {}
+    if decisions:
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(decisions.items()))
+        lines.append(f"Pre-trade decisions — {counts}.")
+    rules = risk.get("rules") or []
+    if rules:
+        lines.append(f"Rules: {', '.join(_cell(str(r)) for r in rules)}.")
+    changes = [
+        event for event in risk.get("audit") or [] if event.get("event") == "TradingStateChanged"
+    ]
+    lines.append("")
+    if changes:
+        lines += ["| time | from | to | by | reason |", "| --- | --- | --- | --- | --- |"]
+        for event in changes:
+            lines.append(
+                f"| {ns_to_iso(int(event['ts_ns']))} | {event.get('previous')} "
+                f"| {event.get('current')} | {event.get('source')} "
+                f"| {_cell(str(event.get('reason', '')))} |"
+            )
+    else:
+        lines.append("The trading state never changed.")
+    return [*lines, ""]
+
+
 def render_markdown(report: RunReport) -> bytes:
     """The ``report.md`` bytes (UTF-8, trailing newline)."""
     lines = [
@@ -174,6 +203,7 @@ def render_markdown(report: RunReport) -> bytes:
         *_identity_section(report.identity),
         *_definitions_section(),
         *_notes_section(report.notes),
+        *_risk_section(report.risk),
         *_plots_section(),
         *_trades_section(report.trades),
     ]
