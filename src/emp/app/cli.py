@@ -20,13 +20,15 @@ from rich.table import Table
 
 import emp
 from emp.adapters.clocks import SystemClock
-from emp.app.containers import build_container
+from emp.app.containers import build_container, close_stores
+from emp.app.data_commands import ingest_app, register_data_commands
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
 from emp.app.md_commands import md_app
 from emp.app.model_commands import model_app
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
+from emp.app.snapshot_commands import snapshot_app
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.errors import EmpError
 
@@ -53,6 +55,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.add_typer(md_app, name="md")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(snapshot_app, name="snapshot")
+register_data_commands(data_app)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -164,7 +169,7 @@ def demo(
 
             outcome = run_demo(settings, container, _catalog(settings), request, on_progress)
     finally:
-        container.database().close()
+        close_stores(container, settings)
     for warning in outcome.warnings:
         _console(stderr=True).print(f"warning: {warning}")
     if json_output:
@@ -243,11 +248,12 @@ def runs_list(
     db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None,
 ) -> None:
     """Stored runs, newest first, with status and headline numbers."""
-    container = build_container(load_settings(db_path=db))
+    settings = load_settings(db_path=db)
+    container = build_container(settings)
     try:
         runs = container.run_store().list_runs(limit)
     finally:
-        container.database().close()
+        close_stores(container, settings)
     table = Table(title="runs")
     table.add_column(
         "run id", no_wrap=True, min_width=max((len(r.run_id) for r in runs), default=6)
@@ -272,7 +278,8 @@ def runs_show(
     db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None,
 ) -> None:
     """One run as JSON: identity, status, summary, order and fill counts."""
-    container = build_container(load_settings(db_path=db))
+    settings = load_settings(db_path=db)
+    container = build_container(settings)
     try:
         store = container.run_store()
         run = store.get_run(run_id)
@@ -295,30 +302,8 @@ def runs_show(
             "fills": len(store.fills(run_id)),
         }
     finally:
-        container.database().close()
+        close_stores(container, settings)
     print(json.dumps(payload, indent=2, sort_keys=True, default=str))
-
-
-@data_app.command("ls")
-def data_ls(db: Annotated[Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH].")] = None):
-    """Stored bars per symbol: first and last timestamp, rows, source."""
-    container = build_container(load_settings(db_path=db))
-    try:
-        coverage = container.bar_store().coverage()
-    finally:
-        container.database().close()
-    table = Table(title="bars")
-    for column in ("symbol", "first", "last", "rows", "source"):
-        table.add_column(column)
-    for item in coverage:
-        table.add_row(
-            item.symbol,
-            ns_to_iso(item.first_ns),
-            ns_to_iso(item.last_ns),
-            str(item.rows),
-            item.source,
-        )
-    _console().print(table)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from emp.adapters.kill_file import KillFile
 from emp.adapters.local_executor import SerialExecutor
 from emp.adapters.memory_metrics import InMemoryMetricsSink
 from emp.adapters.report_files import ReportFilesWriter
+from emp.app.errors import ConfigError
 from emp.app.settings import EmpSettings
 from emp.ports.bar_store import BarStorePort
 from emp.ports.clock import ClockPort
@@ -24,6 +25,27 @@ from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.report_sink import ReportSinkPort
 from emp.ports.run_store import RunStorePort
+
+
+# The Postgres adapter needs the `pg` extra: import it only when a Postgres store is built.
+def _sql_database(dsn: str | None, schema: str):
+    from emp.adapters.sql_store import SqlDatabase
+
+    if dsn is None:
+        raise ConfigError("store=postgres needs EMP_PG_DSN")
+    return SqlDatabase(dsn, schema=schema)
+
+
+def _sql_bar_store(database):
+    from emp.adapters.sql_store import SqlBarStore
+
+    return SqlBarStore(database)
+
+
+def _sql_run_store(database):
+    from emp.adapters.sql_store import SqlRunStore
+
+    return SqlRunStore(database)
 
 
 class Container(containers.DeclarativeContainer):
@@ -36,14 +58,20 @@ class Container(containers.DeclarativeContainer):
     sim_clock = providers.Factory(ManualClock)
 
     database = providers.Singleton(DuckDBDatabase, path=config.database_path)
+    #: Postgres (SQLAlchemy Core + psycopg 3); connects on first use.
+    sql_database = providers.Singleton(
+        _sql_database, dsn=config.pg_dsn_plain, schema=config.pg_schema
+    )
 
     bar_store: providers.Provider[BarStorePort] = providers.Selector(
         config.store,
         duckdb=providers.Singleton(DuckDBBarStore, database=database),
+        postgres=providers.Singleton(_sql_bar_store, database=sql_database),
     )
     run_store: providers.Provider[RunStorePort] = providers.Selector(
         config.store,
         duckdb=providers.Singleton(DuckDBRunStore, database=database),
+        postgres=providers.Singleton(_sql_run_store, database=sql_database),
     )
 
     venue_config = providers.Factory(
@@ -75,5 +103,18 @@ def build_container(settings: EmpSettings) -> Container:
     values = settings.model_dump()
     values["database_path"] = settings.database_path
     values["kill_file_path"] = settings.kill_file_path
+    values["pg_dsn_plain"] = (
+        settings.pg_dsn.get_secret_value() if settings.pg_dsn is not None else None
+    )
+    values.pop("pg_dsn", None)
     container.config.from_dict(values)
     return container
+
+
+def close_stores(container: Container, settings: EmpSettings) -> None:
+    """Close the database the settings selected (and only that one: no connection is
+    opened just to close it)."""
+    if settings.store == "postgres":
+        container.sql_database().close()
+    else:
+        container.database().close()

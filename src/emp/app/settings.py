@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from emp.app.errors import ConfigError
@@ -31,7 +31,15 @@ class EmpSettings(BaseSettings):
 
     data_dir: Path = Field(Path(".emp"), description="Where EMP keeps its databases.")
     db_path: Path | None = Field(None, description="DuckDB file; default <data_dir>/emp.duckdb.")
-    store: Literal["duckdb"] = Field("duckdb", description="Bar and run store technology.")
+    store: Literal["duckdb", "postgres"] = Field(
+        "duckdb", description="Bar and run store: the embedded DuckDB file, or Postgres."
+    )
+    pg_dsn: SecretStr | None = Field(
+        None,
+        description="Postgres DSN (postgresql://user:pass@host:port/db) when store=postgres; "
+        "the password is never printed.",
+    )
+    pg_schema: str = Field("emp", description="Postgres schema EMP's tables live in.")
     venue: Literal["sim_fix", "sim_direct"] = Field(
         "sim_fix",
         description=(
@@ -91,6 +99,12 @@ class EmpSettings(BaseSettings):
         False, description="Do not load the emp.plugins entry points (like pytest's switch)."
     )
 
+    @model_validator(mode="after")
+    def _postgres_needs_a_dsn(self) -> EmpSettings:
+        if self.store == "postgres" and self.pg_dsn is None:
+            raise ValueError("store=postgres needs EMP_PG_DSN (postgresql://user:pass@host/db)")
+        return self
+
     @property
     def database_path(self) -> Path:
         return self.db_path if self.db_path is not None else self.data_dir / "emp.duckdb"
@@ -103,8 +117,13 @@ class EmpSettings(BaseSettings):
 def _describe_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "settings"
+        field = ".".join(str(p) for p in item["loc"])
+        if not field:  # a rule across fields: its message names the variables
+            parts.append(item["msg"].removeprefix("Value error, "))
+            continue
         shown = item.get("input")
+        if "dsn" in field or isinstance(shown, SecretStr):
+            shown = "***"
         parts.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']} (was {shown!r})")
     return "; ".join(parts)
 

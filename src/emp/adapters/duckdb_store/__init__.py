@@ -1,11 +1,21 @@
-"""DuckDB storage: bars and runs in one local database file.
+"""DuckDB storage: bars, runs, quarantine and features in one local database file.
 
 ``DuckDBDatabase`` owns the file (lazy connection, schema migrations, transactions);
-``DuckDBBarStore`` and ``DuckDBRunStore`` implement the bar-store and run-store ports on it.
+``DuckDBBarStore``, ``DuckDBRunStore`` and ``DuckDBQuarantineStore`` implement the
+bar-store, run-store and quarantine-store ports on it; ``DuckDBParquetIO`` exports and
+imports any table as Parquet.
 """
 
 from emp.adapters.duckdb_store.bar_store import DuckDBBarStore
 from emp.adapters.duckdb_store.database import DuckDBDatabase
+from emp.adapters.duckdb_store.parquet_io import DuckDBParquetIO
+from emp.adapters.duckdb_store.quarantine import DuckDBQuarantineStore
 from emp.adapters.duckdb_store.run_store import DuckDBRunStore
 
-__all__ = ["DuckDBBarStore", "DuckDBDatabase", "DuckDBRunStore"]
+__all__ = [
+    "DuckDBBarStore",
+    "DuckDBDatabase",
+    "DuckDBParquetIO",
+    "DuckDBQuarantineStore",
+    "DuckDBRunStore",
+]

@@ -81,8 +81,39 @@ CREATE TABLE fills (
 );
 """
 
+# Step 2: rows refused by validation (prices as delivered; a NaN is stored as NULL, which
+# reads back as NaN; the broken rules as comma-separated codes) and computed features.
+# ``schema_version`` keeps one row, the current version: the step removes the rows of the
+# versions it supersedes.
+_V2_QUARANTINE_AND_FEATURES = """
+CREATE TABLE quarantine (
+    source      VARCHAR NOT NULL,
+    symbol      VARCHAR NOT NULL,
+    ts_ns       BIGINT  NOT NULL,
+    occurrence  INTEGER NOT NULL,
+    source_row  BIGINT  NOT NULL,
+    open        DOUBLE,
+    high        DOUBLE,
+    low         DOUBLE,
+    close       DOUBLE,
+    volume      DOUBLE,
+    reasons     VARCHAR NOT NULL,
+    detail      VARCHAR NOT NULL,
+    PRIMARY KEY (source, symbol, ts_ns, occurrence)
+);
+CREATE TABLE features (
+    symbol  VARCHAR      NOT NULL,
+    name    VARCHAR      NOT NULL,
+    ts      TIMESTAMP_NS NOT NULL,
+    value   DOUBLE       NOT NULL,
+    source  VARCHAR      NOT NULL,
+    PRIMARY KEY (symbol, name, ts)
+);
+DELETE FROM schema_version WHERE version < 2;
+"""
+
 #: Every schema step, in order. Append only.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1_SCHEMA),)
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1_SCHEMA), (2, _V2_QUARANTINE_AND_FEATURES))
 
 LATEST_VERSION: int = MIGRATIONS[-1][0]
 
@@ -91,13 +122,14 @@ _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRI
 
 def schema_version(connection: duckdb.DuckDBPyConnection) -> int:
     """The highest applied version, or 0 for a database without a ``schema_version`` table."""
+    # fetchall, not fetchone: DuckDB >= 2 refuses register() while a result is unfinished.
     exists = connection.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"
-    ).fetchone()
-    if not exists or exists[0] == 0:
+    ).fetchall()
+    if not exists or exists[0][0] == 0:
         return 0
-    row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    rows = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def migrate(connection: duckdb.DuckDBPyConnection) -> int:

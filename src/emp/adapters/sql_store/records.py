@@ -1,0 +1,229 @@
+"""Orders, fills and quarantined rows to and from plain dict rows; JSON for configs.
+
+The same mapping as the DuckDB store's (adapters are independent, so it is restated).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
+from emp.domain.fills import Fill
+from emp.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from emp.ports.quarantine_store import QuarantineEntry
+from emp.ports.store_errors import StoreError, StoreIntegrityError
+
+ORDER_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "client_order_id",
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "limit_price",
+    "time_in_force",
+    "strategy",
+    "status",
+    "status_before_request",
+    "filled_quantity",
+    "average_fill_price",
+    "venue_order_id",
+    "reject_reason",
+    "created_ns",
+)
+FILL_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "exec_id",
+    "client_order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "fee",
+    "ts_ns",
+)
+QUARANTINE_COLUMNS: tuple[str, ...] = (
+    "source",
+    "symbol",
+    "ts_ns",
+    "occurrence",
+    "source_row",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "reasons",
+    "detail",
+)
+
+
+def order_rows(run_id: str, orders: Sequence[Order]) -> list[dict[str, Any]]:
+    rows = []
+    for seq, o in enumerate(orders):
+        if not isinstance(o, Order):
+            raise StoreIntegrityError(f"expected an Order, was {type(o).__name__}")
+        before = o.status_before_request
+        rows.append(
+            {
+                "run_id": run_id,
+                "seq": seq,
+                "client_order_id": o.client_order_id,
+                "symbol": o.symbol,
+                "side": o.side.value,
+                "order_type": o.order_type.value,
+                "quantity": float(o.quantity),
+                "limit_price": None if o.limit_price is None else float(o.limit_price),
+                "time_in_force": o.time_in_force.value,
+                "strategy": o.strategy,
+                "status": o.status.value,
+                "status_before_request": None if before is None else before.value,
+                "filled_quantity": float(o.filled_quantity),
+                "average_fill_price": float(o.average_fill_price),
+                "venue_order_id": o.venue_order_id,
+                "reject_reason": o.reject_reason,
+                "created_ns": int(o.created_ns),
+            }
+        )
+    return rows
+
+
+def fill_rows(run_id: str, fills: Sequence[Fill]) -> list[dict[str, Any]]:
+    rows = []
+    for seq, f in enumerate(fills):
+        if not isinstance(f, Fill):
+            raise StoreIntegrityError(f"expected a Fill, was {type(f).__name__}")
+        rows.append(
+            {
+                "run_id": run_id,
+                "seq": seq,
+                "exec_id": f.exec_id,
+                "client_order_id": f.client_order_id,
+                "symbol": f.symbol,
+                "side": f.side.value,
+                "quantity": float(f.quantity),
+                "price": float(f.price),
+                "fee": float(f.fee),
+                "ts_ns": int(f.ts_ns),
+            }
+        )
+    return rows
+
+
+def order_from_row(row: Sequence[Any]) -> Order:
+    value = dict(zip(ORDER_COLUMNS, row, strict=True))
+    before = value["status_before_request"]
+    return Order(
+        client_order_id=value["client_order_id"],
+        symbol=value["symbol"],
+        side=OrderSide(value["side"]),
+        quantity=float(value["quantity"]),
+        order_type=OrderType(value["order_type"]),
+        limit_price=None if value["limit_price"] is None else float(value["limit_price"]),
+        time_in_force=TimeInForce(value["time_in_force"]),
+        strategy=value["strategy"],
+        created_ns=int(value["created_ns"]),
+        status=OrderStatus(value["status"]),
+        filled_quantity=float(value["filled_quantity"]),
+        average_fill_price=float(value["average_fill_price"]),
+        venue_order_id=value["venue_order_id"],
+        reject_reason=value["reject_reason"],
+        status_before_request=None if before is None else OrderStatus(before),
+    )
+
+
+def fill_from_row(row: Sequence[Any]) -> Fill:
+    value = dict(zip(FILL_COLUMNS, row, strict=True))
+    return Fill(
+        exec_id=value["exec_id"],
+        client_order_id=value["client_order_id"],
+        symbol=value["symbol"],
+        side=OrderSide(value["side"]),
+        quantity=float(value["quantity"]),
+        price=float(value["price"]),
+        fee=float(value["fee"]),
+        ts_ns=int(value["ts_ns"]),
+    )
+
+
+def quarantine_rows(rows: Sequence[QuarantinedBar], source: str) -> list[dict[str, Any]]:
+    """Rows for the quarantine table; refuses non-bars, reasonless rows and repeated keys."""
+    if not source:
+        raise StoreIntegrityError("refusing to write quarantined rows: source must be non-empty")
+    keys = set()
+    out = []
+    for r in rows:
+        if not isinstance(r, QuarantinedBar):
+            raise StoreIntegrityError(f"expected a QuarantinedBar, was {type(r).__name__}")
+        if not r.reasons:
+            raise StoreIntegrityError(
+                f"refusing to quarantine {r.symbol} row {r.source_row}: it has no reason"
+            )
+        key = (r.symbol, r.ts_ns, r.occurrence)
+        if key in keys:
+            raise StoreIntegrityError(
+                f"refusing to write quarantined rows: {r.symbol} at {r.ts_ns} ns "
+                f"occurrence {r.occurrence} appears twice in one batch"
+            )
+        keys.add(key)
+        out.append(
+            {
+                "source": source,
+                "symbol": r.symbol,
+                "ts_ns": int(r.ts_ns),
+                "occurrence": int(r.occurrence),
+                "source_row": int(r.source_row),
+                "open": float(r.open),
+                "high": float(r.high),
+                "low": float(r.low),
+                "close": float(r.close),
+                "volume": float(r.volume),
+                "reasons": ",".join(str(reason) for reason in r.reasons),
+                "detail": r.detail,
+            }
+        )
+    return out
+
+
+def entry_from_row(row: Sequence[Any]) -> QuarantineEntry:
+    value = dict(zip(QUARANTINE_COLUMNS, row, strict=True))
+    try:
+        reasons = tuple(QuarantineReason(code) for code in str(value["reasons"]).split(","))
+    except ValueError as error:
+        raise StoreError(f"the quarantine table holds an unknown reason code: {error}") from error
+    return QuarantineEntry(
+        source=str(value["source"]),
+        bar=QuarantinedBar(
+            symbol=str(value["symbol"]),
+            source_row=int(value["source_row"]),
+            ts_ns=int(value["ts_ns"]),
+            open=float(value["open"]),
+            high=float(value["high"]),
+            low=float(value["low"]),
+            close=float(value["close"]),
+            volume=float(value["volume"]),
+            reasons=reasons,
+            detail=str(value["detail"]),
+            occurrence=int(value["occurrence"]),
+        ),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"expected a JSON value, was {type(value).__name__}")
+
+
+def to_json(value: Mapping[str, Any], what: str) -> str:
+    """``value`` as JSON text with sorted keys; :class:`StoreError` if it is not JSON."""
+    try:
+        return json.dumps(dict(value), sort_keys=True, default=_plain)
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"the {what} cannot be stored as JSON: {error}") from error

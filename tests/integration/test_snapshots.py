@@ -1,0 +1,156 @@
+"""`emp snapshot create|verify|restore` on real DuckDB files and Parquet snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from emp.adapters.duckdb_store import (
+    DuckDBBarStore,
+    DuckDBDatabase,
+    DuckDBParquetIO,
+    DuckDBQuarantineStore,
+)
+from emp.app.data_commands import ingest_app
+from emp.app.errors import ConfigError
+from emp.app.snapshot_commands import SnapshotMismatch, snapshot_app
+from emp.domain.bars import bars_data_hash
+from tests.integration.ingest_frames import bad_frame, good_frame
+
+runner = CliRunner()
+
+
+def run(app, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bars.csv"
+    pd.concat([bad_frame(), good_frame(symbol="BBB")]).to_csv(path, index=False)
+    db = tmp_path / "emp.duckdb"
+    run(ingest_app, "csv", str(path), "--db", str(db), "--calendar", "NYSE", "--json")
+    return db
+
+
+def stored_bars(db: Path, symbols: list[str]):
+    with DuckDBDatabase(db) as database:
+        return DuckDBBarStore(database).read_bars(symbols)
+
+
+class TestSnapshots:
+    def test_a_snapshot_records_the_content_hash_a_run_would_record(
+        self, db: Path, tmp_path: Path
+    ) -> None:
+        run(snapshot_app, "create", str(tmp_path / "snap"), "--db", str(db))
+        manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
+        assert manifest["symbols"] == {"AAA": 9, "BBB": 12}
+        assert manifest["content_hash"] == bars_data_hash(stored_bars(db, ["AAA", "BBB"]))
+
+    def test_restoring_gives_the_same_bars_and_quarantine(self, db: Path, tmp_path: Path) -> None:
+        run(snapshot_app, "create", str(tmp_path / "snap"), "--db", str(db), "--symbol", "AAA")
+        restored = tmp_path / "restored.duckdb"
+        out = run(snapshot_app, "restore", str(tmp_path / "snap"), "--db", str(restored))
+        assert "content hash" in out
+        original, copy = stored_bars(db, ["AAA"]), stored_bars(restored, ["AAA"])
+        np.testing.assert_array_equal(original["AAA"].close, copy["AAA"].close)
+        np.testing.assert_array_equal(original["AAA"].ts_ns, copy["AAA"].ts_ns)
+        with DuckDBDatabase(restored) as database:
+            store = DuckDBQuarantineStore(database)
+            assert store.quarantine_counts() == {"AAA": 5}
+            assert DuckDBBarStore(database).coverage()[0].symbol == "AAA"  # BBB left out
+
+    def test_verify_catches_a_changed_file(self, db: Path, tmp_path: Path) -> None:
+        snap = tmp_path / "snap"
+        run(snapshot_app, "create", str(snap), "--db", str(db))
+        assert "is intact" in run(snapshot_app, "verify", str(snap))
+        frame = pd.read_parquet(snap / "bars.parquet")
+        frame.loc[0, "close"] = frame.loc[0, "close"] + 0.01
+        frame.to_parquet(snap / "bars.parquet")
+        with pytest.raises(SnapshotMismatch, match="bars.parquet: sha256 expected"):
+            run(snapshot_app, "verify", str(snap))
+
+    def test_verify_catches_content_that_does_not_match_the_manifest(
+        self, db: Path, tmp_path: Path
+    ) -> None:
+        snap = tmp_path / "snap"
+        run(snapshot_app, "create", str(snap), "--db", str(db))
+        manifest = json.loads((snap / "manifest.json").read_text())
+        manifest["content_hash"] = "0" * 64
+        (snap / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(SnapshotMismatch, match="content hash"):
+            run(snapshot_app, "verify", str(snap))
+
+    def test_a_snapshot_never_overwrites_a_folder_or_a_database(
+        self, db: Path, tmp_path: Path
+    ) -> None:
+        snap = tmp_path / "snap"
+        run(snapshot_app, "create", str(snap), "--db", str(db))
+        with pytest.raises(ConfigError, match="not empty"):
+            run(snapshot_app, "create", str(snap), "--db", str(db))
+        with pytest.raises(ConfigError, match="exists"):
+            run(snapshot_app, "restore", str(snap), "--db", str(db))
+
+
+def _without_identity(value):
+    """The report without the fields that name the run (its id and creation time)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_identity(v) for k, v in value.items() if k not in ("run_id", "created_utc")
+        }
+    if isinstance(value, list):
+        return [_without_identity(v) for v in value]
+    return value
+
+
+class TestBacktestFromSnapshot:
+    def test_a_demo_run_on_restored_bars_reports_the_same_numbers(
+        self, db: Path, tmp_path: Path
+    ) -> None:
+        snap = tmp_path / "snap"
+        run(snapshot_app, "create", str(snap), "--db", str(db), "--symbol", "BBB")
+        restored = tmp_path / "restored.duckdb"
+        run(snapshot_app, "restore", str(snap), "--db", str(restored))
+        reports = []
+        for label, source in (("original", db), ("restored", restored)):
+            exported = tmp_path / "bars.parquet"  # one path for both: the report names it
+            with DuckDBDatabase(source) as database:
+                DuckDBParquetIO(database).export_table("bars", exported, symbol="BBB")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+            result = subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "emp"),
+                    "demo",
+                    "--data",
+                    str(exported),
+                    "--db",
+                    str(tmp_path / f"{label}-run.duckdb"),
+                    "--reports-dir",
+                    str(tmp_path / f"{label}-reports"),
+                    "--no-progress",
+                    "--param",
+                    "fast=2",
+                    "--param",
+                    "slow=4",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert result.returncode == 0, result.stderr
+            [report] = (tmp_path / f"{label}-reports").glob("*/report.json")
+            reports.append(json.loads(report.read_text()))
+        assert _without_identity(reports[0]) == _without_identity(reports[1])
