@@ -1,6 +1,6 @@
 """Bars per second of EMP's bar event engine, per venue face.
 
-Runs the example `sma_cross` strategy (or the built-in `buy_and_hold` when the plugin is not
+Runs the example plugin's `sma_trend` strategy (or the built-in `buy_and_hold` when the plugin is not
 installed) over seeded synthetic daily bars through the full order path: order objects,
 instrument checks, pre-trade risk, the simulated venue (direct face, and the mock-FIX face
 where every order and execution report is a FIX 4.4 message), portfolio and trade log.
@@ -71,8 +71,8 @@ def main() -> None:
     symbols = [f"SYN_{i}" for i in range(args.symbols)]
     bars = RegimeSwitchingBarSource(symbols, n_bars=args.bars, seed=7).load()
     catalog = make_plugin_manager(load_entrypoints=True)
-    strategy = "sma_cross" if "sma_cross" in catalog.strategies() else "buy_and_hold"
-    params = {"fast": 10, "slow": 30} if strategy == "sma_cross" else {}
+    strategy = "sma_trend" if "sma_cross" in catalog.strategies() else "buy_and_hold"
+    params = {"fast": 10, "slow": 30} if strategy == "sma_trend" else {}
     rows = [measure(face, bars, strategy, params, args.repeats) for face in FACES]
     print(
         f"strategy {strategy} {params}, {args.symbols} symbols × {args.bars} bars, "

@@ -84,7 +84,7 @@ class TestPlugins:
         result = emp("plugins", "list", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "emp-sma-cross" in result.stdout
-        assert "sma_cross" in result.stdout and "buy_and_hold" in result.stdout
+        assert "sma_trend" in result.stdout and "buy_and_hold" in result.stdout
         assert "sma_spread_20_50" in result.stdout
 
     def test_the_plugin_pip_installs_and_runs_through_the_cli(self, tmp_path):

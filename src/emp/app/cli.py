@@ -101,7 +101,7 @@ def demo(
     bars: Annotated[int, typer.Option(min=2, help="Generated bars per symbol.")] = DEFAULT_BARS,
     seed: Annotated[int | None, typer.Option(help="Generator seed [EMP_SEED, 42].")] = None,
     strategy: Annotated[str, typer.Option(help="Strategy name (emp plugins list).")] = (
-        "sma_cross"
+        "sma_trend"
     ),
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Strategy parameter key=value; repeat.")

@@ -41,7 +41,7 @@ DEFAULT_BARS = 756  # three years of business days
 class DemoRequest:
     """What the user asked for (CLI options); the rest comes from :class:`EmpSettings`."""
 
-    strategy: str = "sma_cross"
+    strategy: str = "sma_trend"
     params: Mapping[str, str] = field(default_factory=dict)
     data_file: Path | None = None
     symbols: Sequence[str] | None = None

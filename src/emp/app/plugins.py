@@ -90,7 +90,7 @@ class PluginCatalog:
             available = ", ".join(specs) or "none"
             hint = (
                 " (the example plugin provides it: pip install ./plugins/emp-sma-cross)"
-                if name == "sma_cross"
+                if name == "sma_trend"
                 else ""
             )
             raise UnknownStrategy(

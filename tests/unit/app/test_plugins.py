@@ -62,7 +62,7 @@ class TestCatalog:
     def test_asking_for_the_example_strategy_without_its_plugin_says_how_to_install_it(self):
         catalog = make_plugin_manager(load_entrypoints=False)
         with pytest.raises(UnknownStrategy, match="pip install ./plugins/emp-sma-cross"):
-            catalog.strategy("sma_cross")
+            catalog.strategy("sma_trend")
 
     def test_two_plugins_registering_one_name_is_an_error_naming_both(self):
         clash = StrategySpec(name="buy_and_hold", factory=BUY_AND_HOLD_SPEC.factory)

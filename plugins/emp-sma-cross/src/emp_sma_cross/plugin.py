@@ -42,7 +42,7 @@ def sma_spread(series: BarSeries, fast: int = 20, slow: int = 50) -> np.ndarray:
 def emp_register_strategies() -> list[StrategySpec]:
     return [
         StrategySpec(
-            name="sma_cross",
+            name="sma_trend",
             factory=_build,
             description="Long when SMA(fast) > SMA(slow), else flat (or short); next-open fills.",
             parameters=DEFAULTS,

@@ -29,7 +29,7 @@ class _RollingMean:
 
 
 class SmaCross(Strategy):
-    name = "sma_cross"
+    name = "sma_trend"
 
     def __init__(
         self, fast: int = 20, slow: int = 50, allocation: float = 0.95, allow_short: bool = False
@@ -66,4 +66,4 @@ class SmaCross(Strategy):
         if delta == 0:
             return ()
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return (OrderIntent(symbol=bar.symbol, side=side, quantity=abs(delta), tag="sma_cross"),)
+        return (OrderIntent(symbol=bar.symbol, side=side, quantity=abs(delta), tag="sma_trend"),)
