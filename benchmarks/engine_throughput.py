@@ -1,9 +1,10 @@
 """Bars per second of EMP's bar event engine, per venue face.
 
-Runs the example plugin's `sma_trend` strategy (or the built-in `buy_and_hold` when the plugin is not
-installed) over seeded synthetic daily bars through the full order path: order objects,
-instrument checks, pre-trade risk, the simulated venue (direct face, and the mock-FIX face
-where every order and execution report is a FIX 4.4 message), portfolio and trade log.
+Runs the example plugin's `sma_trend` strategy (or the built-in `buy_and_hold` when the
+plugin is not installed) over seeded synthetic daily bars through the full order path:
+order objects, instrument checks, pre-trade risk, the simulated venue (direct face, and the
+mock-FIX face where every order and execution report is a FIX 4.4 message), portfolio and
+trade log.
 
     python benchmarks/engine_throughput.py            # a table
     python benchmarks/engine_throughput.py --json     # ...and one JSON object as the last line
