@@ -16,7 +16,7 @@ $(INSTALLED): $(BIN)/python pyproject.toml plugins/emp-sma-cross/pyproject.toml
 	touch $@
 
 $(DEV_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ml,pg,redis,yahoo]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml,pg,redis,yahoo,fix]'
 	touch $@
 
 install: $(INSTALLED)
@@ -39,6 +39,9 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/md_book.py
 	$(BIN)/python benchmarks/ssd.py
+	$(BIN)/python benchmarks/risk.py
+	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/fix_roundtrip.py
 
 clean:
 	rm -rf $(VENV) .emp .pytest_cache .ruff_cache .import_linter_cache

@@ -26,9 +26,11 @@ from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
 from emp.app.md_commands import md_app
 from emp.app.model_commands import model_app
+from emp.app.paper_commands import paper_app
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
 from emp.app.snapshot_commands import snapshot_app
+from emp.app.venue_commands import venue_app
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.errors import EmpError
 
@@ -58,6 +60,8 @@ app.add_typer(md_app, name="md")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(snapshot_app, name="snapshot")
 register_data_commands(data_app)
+app.add_typer(venue_app, name="venue")
+app.add_typer(paper_app, name="paper")
 
 
 def _console(stderr: bool = False) -> Console:

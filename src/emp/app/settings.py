@@ -20,6 +20,8 @@ from emp.app.errors import ConfigError
 ENV_PREFIX = "EMP_"
 # Read by the CLI itself, not a setting of a run.
 _NON_SETTING_VARIABLES = frozenset({"EMP_DEBUG"})
+# FIX session settings (credentials among them) are validated by emp.app.venue_commands.
+_FIX_PREFIX = "EMP_FIX_"
 
 
 class EmpSettings(BaseSettings):
@@ -136,7 +138,12 @@ def load_settings(**overrides: Any) -> EmpSettings:
     """
     known = {f"{ENV_PREFIX}{name.upper()}" for name in EmpSettings.model_fields}
     for key in sorted(os.environ):
-        if key.startswith(ENV_PREFIX) and key not in known and key not in _NON_SETTING_VARIABLES:
+        if (
+            key.startswith(ENV_PREFIX)
+            and not key.startswith(_FIX_PREFIX)
+            and key not in known
+            and key not in _NON_SETTING_VARIABLES
+        ):
             guess = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean {guess[0]}?" if guess else ""
             raise ConfigError(f"unknown setting {key}{hint}")

@@ -1,0 +1,413 @@
+"""QuickfixVenue: EMP's quickfix initiator behind the :class:`~emp.ports.venue.VenuePort`.
+
+Threads: quickfix runs the session on its own threads; its callbacks only log and queue
+(:mod:`.bridge`). Everything else — encoding commands, decoding reports, deduplication,
+reconciliation, the audit journal — happens on the owner's thread, inside the port's
+methods. Call them from one thread (the engine's, or the asyncio loop's). To wake an
+asyncio loop when reports arrive, :meth:`QuickfixVenue.attach_loop` it and await
+:meth:`QuickfixVenue.next_events`.
+
+After every (re)logon the adapter sends an OrderStatusRequest (35=H) for each open order
+and reconciles the answers (:mod:`.order_tracker`), so an order is neither lost nor
+counted twice across a disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+import quickfix as fix
+
+from emp.adapters.fix_codec import decode, encode, status
+from emp.adapters.fix_codec.engine_fields import fields_from_engine
+from emp.adapters.fix_codec.errors import FixDecodeError
+from emp.adapters.fix_codec.tags import MsgType, Tag
+from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
+from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge
+from emp.adapters.fix_quickfix.config import FixSessionConfig
+from emp.adapters.fix_quickfix.credentials import FixCredentials, redact_fix
+from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.order_tracker import OrderTracker, flatten_commands
+from emp.adapters.fix_quickfix.reconnect import Backoff, ReconnectSupervisor
+from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
+from emp.adapters.fix_quickfix.wire import build_message
+from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
+from emp.domain.events import OrderEvent
+from emp.ports.clock import ClockPort
+from emp.ports.venue import VenueDisconnected, VenueError
+
+_C = TypeVar("_C", SubmitOrder, CancelOrder, ReplaceOrder)
+
+
+class VenueLogonRefused(VenueDisconnected):
+    """The venue answered our Logon with a Logout (wrong credentials, unknown CompID...)."""
+
+
+class QuickfixVenue:
+    """A real FIX 4.4 session to a venue (implements VenuePort).
+
+    Args:
+        config: the session (host, port, CompIDs, store and log folders, TLS).
+        clock: stamps commands' TransactTime when they carry none, and log lines.
+        credentials: Username/Password sent at Logon (from the environment, never code).
+        journal: the audit journal of application messages (optional).
+        backoff: reconnect delays after a drop (default 0.5 s doubling to 30 s).
+        rng: seeded generator for backoff jitter.
+    """
+
+    def __init__(
+        self,
+        config: FixSessionConfig,
+        *,
+        clock: ClockPort,
+        credentials: FixCredentials | None = None,
+        journal: DuckDBAuditJournal | None = None,
+        backoff: Backoff | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._credentials = credentials
+        self.journal = journal
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._rng = rng
+        self.log = RedactingMessageLog(
+            config.log_dir, clock, name=f"{config.sender_comp_id}-{config.target_comp_id}"
+        )
+        self.tracker = OrderTracker()
+        self._arrived = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._async_arrived: asyncio.Event | None = None
+        self._bridge: InitiatorBridge | None = None
+        self._supervisor: ReconnectSupervisor | None = None
+        self._initiator: Any = None
+        self._keep: list[Any] = []
+        self._session_id: fix.SessionID | None = None
+        self._session_text = ""
+        self._status_requests = 0
+        self._pending: list[OrderEvent] = []
+        self.logons = 0
+        self._flattens = 0
+        #: Application messages taken from the session so far (duplicates included).
+        self.messages_received = 0
+        self._delays: list[float] = []
+        #: Callback failures and undecodable reports, in words.
+        self.errors: list[str] = []
+        #: Session-level Rejects (35=3) the venue sent us: our message was malformed.
+        self.session_rejects: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._initiator is not None:
+            return
+        config = self.config
+        config.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log.open()
+        if self.journal is not None:
+            self.journal.open()
+        defaults = {
+            **common_settings(config.store_dir, config.dictionary_path()),
+            "ConnectionType": "initiator",
+            "SocketConnectHost": config.host,
+            "SocketConnectPort": str(config.port),
+            "HeartBtInt": str(config.heartbeat_s),
+            "ReconnectInterval": str(config.reconnect_interval_s),
+            "LogonTimeout": str(config.logon_timeout_s),
+            # Outbound application messages are not kept for resend: an order lost in a
+            # gap is gap-filled, never replayed late, and reconciliation reports it; this
+            # also keeps the Logon (with its password) out of the store files.
+            "PersistMessages": "N",
+            **tls_settings(config.tls, server=False),
+        }
+        settings, (session_id,) = build_settings(
+            defaults, [(config.sender_comp_id, config.target_comp_id)]
+        )
+        supervisor = ReconnectSupervisor(
+            session_id, self._backoff, self._rng, grace_s=config.reconnect_interval_s + 2.0
+        )
+        bridge = InitiatorBridge(
+            self.log,
+            self._clock,
+            self._credentials,
+            reset_on_logon=config.reset_on_logon,
+            notify=self._notify,
+            listener=supervisor,
+        )
+        store = fix.FileStoreFactory(settings)
+        initiator_class = fix.SSLSocketInitiator if config.tls is not None else fix.SocketInitiator
+        self._keep = [settings, store, bridge, session_id]
+        self._bridge, self._supervisor = bridge, supervisor
+        self._delays = supervisor.delays
+        self._session_id, self._session_text = session_id, session_id.toString()
+        try:
+            initiator = initiator_class(bridge, store, settings)
+            initiator.start()
+        except (fix.ConfigError, fix.RuntimeError) as e:
+            raise VenueError(f"cannot start the FIX initiator: {e}") from e
+        self._initiator = initiator
+        supervisor.start()
+
+    def stop(self) -> None:
+        """Log out, stop quickfix's threads, flush logs and journal. Idempotent."""
+        supervisor, self._supervisor = self._supervisor, None
+        initiator, self._initiator = self._initiator, None
+        try:
+            try:
+                if supervisor is not None:
+                    supervisor.stop()
+            finally:
+                if initiator is not None:
+                    self._logout(timeout_s=2.0)
+        finally:
+            try:
+                if initiator is not None:
+                    initiator.stop(True)
+            finally:
+                if self.journal is not None:
+                    self.journal.close()
+                self.log.close()
+
+    def _logout(self, timeout_s: float) -> None:
+        """Send Logout and wait (briefly) for the venue's answer: quickfix's own graceful
+        stop waits whole seconds for it."""
+        session = fix.Session.lookupSession(self._session_id) if self._session_id else None
+        bridge = self._bridge
+        if session is None or bridge is None or not bridge.logged_on.is_set():
+            return
+        session.logout("EMP is stopping")  # no reconnect from here on
+        # quickfix would send the Logout at its next one-second tick; send it now.
+        logout = build_message("5", [(58, "EMP is stopping")])
+        fix.Session.sendToTarget(logout, self._session_id)
+        deadline = time.monotonic() + timeout_s
+        while bridge.logged_on.is_set() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def __enter__(self) -> QuickfixVenue:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def reconnect_delays(self) -> list[float]:
+        """The backoff delays waited so far (one per reconnect attempt)."""
+        return list(self._delays)
+
+    @property
+    def is_logged_on(self) -> bool:
+        return self._bridge is not None and self._bridge.logged_on.is_set()
+
+    def wait_logged_on(self, timeout_s: float = 10.0) -> None:
+        """Block until the session is logged on; raise if refused or out of time."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            bridge = self._bridge
+            if bridge is None:
+                raise VenueDisconnected("the FIX session is not started")
+            if bridge.refusal is not None:
+                raise VenueLogonRefused(f"the venue refused our Logon: {bridge.refusal}")
+            if bridge.logged_on.wait(0.02):
+                return
+        raise VenueDisconnected(
+            f"no Logon from {self.config.host}:{self.config.port} within {timeout_s} s"
+        )
+
+    # ------------------------------------------------------------------ the port
+    def submit_order(self, command: SubmitOrder, *, decision_id: str = "") -> None:
+        """Send a NewOrderSingle (35=D); ``decision_id`` goes to the audit journal."""
+        command = self._stamped(command)
+        body = encode.new_order_single(command)
+        self._require_session()
+        lineage = self.tracker.on_submit(command, decision_id)
+        self._send(MsgType.NEW_ORDER_SINGLE, body, lineage)
+
+    def cancel_order(self, command: CancelOrder) -> None:
+        """Send an OrderCancelRequest (35=F)."""
+        command = self._stamped(command)
+        body = encode.order_cancel_request(command)
+        self._require_session()
+        self._send(MsgType.ORDER_CANCEL_REQUEST, body, self.tracker.on_cancel(command))
+
+    def replace_order(self, command: ReplaceOrder) -> None:
+        """Send an OrderCancelReplaceRequest (35=G)."""
+        command = self._stamped(command)
+        body = encode.order_cancel_replace_request(command)
+        self._require_session()
+        self._send(MsgType.ORDER_CANCEL_REPLACE_REQUEST, body, self.tracker.on_replace(command))
+
+    def drain_events(self) -> list[OrderEvent]:
+        """Every new order event since the last call, in arrival order (duplicates dropped)."""
+        bridge = self._bridge
+        if bridge is None:
+            return []
+        self._arrived.clear()
+        events, self._pending = self._pending, []
+        while True:
+            try:
+                item = bridge.inbox.get_nowait()
+            except queue.Empty:
+                break
+            events.extend(self._handle(item))
+        if self.journal is not None:
+            self.journal.flush()
+        return events
+
+    def wait_events(self, timeout_s: float) -> list[OrderEvent]:
+        """Block up to ``timeout_s`` for events (for synchronous callers and tests)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            events = self.drain_events()
+            left = deadline - time.monotonic()
+            if events or left <= 0:
+                return events
+            self._arrived.wait(min(left, 0.05))
+
+    # ------------------------------------------------------------------ asyncio
+    def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake ``loop`` (thread-safely) whenever quickfix delivers something."""
+        self._loop = loop
+        self._async_arrived = asyncio.Event()
+
+    async def next_events(self) -> list[OrderEvent]:
+        """Await the next non-empty batch of events (after :meth:`attach_loop`)."""
+        if self._async_arrived is None:
+            raise VenueError("call attach_loop(loop) before awaiting next_events()")
+        while True:
+            self._async_arrived.clear()
+            events = self.drain_events()
+            if events:
+                return events
+            await self._async_arrived.wait()
+
+    def _notify(self) -> None:
+        """On a quickfix thread: wake whoever waits. Nothing else."""
+        self._arrived.set()
+        loop, arrived = self._loop, self._async_arrived
+        if loop is not None and arrived is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(arrived.set)
+
+    # ------------------------------------------------------------------ kill switch
+    def flatten(self, positions: Mapping[str, float], *, prefix: str = "FLAT") -> list[str]:
+        """Cancel every working order, then send MARKET orders that bring each position in
+        ``positions`` (symbol -> signed quantity) to zero. Returns the ClOrdIDs sent; the
+        fills that confirm flatness arrive through :meth:`drain_events`."""
+        self._require_session()
+        self._flattens += 1
+        cancels, orders = flatten_commands(
+            self.tracker.open_orders(),
+            positions,
+            prefix=f"{prefix}{self._flattens}-",
+            ts_ns=self._clock.now_ns(),
+        )
+        for cancel in cancels:
+            self.cancel_order(cancel)
+        for order in orders:
+            self.submit_order(order, decision_id="flatten")
+        return [c.client_order_id for c in (*cancels, *orders)]
+
+    # ------------------------------------------------------------------ reconciliation
+    def reconcile(self) -> int:
+        """Ask the venue for the status of every open order (35=H); returns how many."""
+        sent = 0
+        for order in self.tracker.open_orders():
+            self._status_requests += 1
+            body = status.order_status_request(
+                client_order_id=order.client_order_id,
+                order_id=order.order_id,
+                symbol=order.symbol,
+                side=order.side,
+                request_id=f"R{self._status_requests}",
+            )
+            self._send(status.ORDER_STATUS_REQUEST, body, order.lineage)
+            sent += 1
+        return sent
+
+    # ------------------------------------------------------------------ internals
+    def _stamped(self, command: _C) -> _C:
+        """The command with TransactTime from the clock when it carries none."""
+        if command.ts_ns:
+            return command
+        return dataclasses.replace(command, ts_ns=self._clock.now_ns())
+
+    def _require_session(self) -> None:
+        if not self.is_logged_on:
+            raise VenueDisconnected(
+                f"the FIX session {self._session_text or '(not started)'} is not logged on; "
+                "the command was not sent"
+            )
+
+    def _send(self, msg_type: str, body: list[tuple[int, str]], lineage: Lineage) -> None:
+        message = build_message(msg_type, body)
+        try:
+            sent = fix.Session.sendToTarget(message, self._session_id)
+        except fix.SessionNotFound as e:
+            raise VenueDisconnected(f"no FIX session {self._session_text}") from e
+        if not sent:
+            raise VenueDisconnected(f"quickfix did not send the {msg_type} message")
+        if self.journal is not None:
+            self.journal.append(
+                recorded_ns=self._clock.now_ns(),
+                session=self._session_text,
+                direction="out",
+                raw=message.toString(),
+                lineage=lineage,
+            )
+
+    def _handle(self, item: Inbound) -> list[OrderEvent]:
+        if item.kind == "logon":
+            self.logons += 1
+            if self.logons > 1 and self.is_logged_on:
+                self.reconcile()  # a re-logon: what happened while we were away?
+            return []
+        if item.kind in ("logout", "refused"):
+            return []
+        if item.kind == "reject":
+            self.session_rejects.append(redact_fix(item.raw).replace("\x01", "|"))
+            return []
+        if item.kind == "error":
+            self.errors.append(item.raw)
+            return []
+        return self._application(item)
+
+    def _application(self, item: Inbound) -> list[OrderEvent]:
+        self.messages_received += 1
+        try:
+            fields = fields_from_engine(item.raw)
+            cid = fields.optional(Tag.CL_ORD_ID) or ""
+            self._journal_in(item, cid)
+            if status.is_status_report(fields):
+                return self.tracker.reconcile(status.decode_status_report(fields))
+            if fields.msg_type == status.BUSINESS_MESSAGE_REJECT:
+                self.errors.append(f"the venue refused a message: {fields.optional(Tag.TEXT)}")
+                return []
+            if fields.msg_type not in (MsgType.EXECUTION_REPORT, MsgType.ORDER_CANCEL_REJECT):
+                self.log.event(self._session_text, f"ignored MsgType {fields.msg_type!r}")
+                return []
+            event = decode.decode_event(fields)
+        except FixDecodeError as e:
+            self.errors.append(str(e))
+            self.log.event(self._session_text, f"undecodable report: {e}")
+            return []
+        cum = fields.optional(Tag.CUM_QTY)
+        exec_id = fields.optional(Tag.EXEC_ID) or ""
+        if not self.tracker.apply(event, exec_id, float(cum) if cum is not None else None):
+            return []
+        return [event]
+
+    def _journal_in(self, item: Inbound, client_order_id: str) -> None:
+        if self.journal is not None:
+            self.journal.append(
+                recorded_ns=item.received_ns,
+                session=self._session_text,
+                direction="in",
+                raw=item.raw,
+                lineage=self.tracker.lineage(client_order_id),
+            )

@@ -1,0 +1,276 @@
+"""FixVenueServer: the venue simulator served as a FIX 4.4 acceptor through quickfix.
+
+Sessions are fixed by configuration (one per client CompID). Sequence numbers and sent
+messages live in a quickfix FileStore, so a restarted server resumes its sequence and can
+answer resend requests for what it sent before. Inbound messages are validated against
+the FIX 4.4 data dictionary by quickfix (a malformed one is answered with a session-level
+Reject, 35=3); Logon credentials are checked against the configured ones (see
+:mod:`.bridge`). Orders are matched by :class:`~emp.domain.matching.MatchingEngine` on a
+worker thread (see :mod:`.venue_worker`).
+
+quickfix 1.15 listens on every interface for the configured port (it has no accept
+address setting); use credentials, and a firewall where that matters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import quickfix as fix
+
+from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal
+from emp.adapters.fix_quickfix.bridge import AcceptorBridge
+from emp.adapters.fix_quickfix.config import (
+    TlsFiles,
+    check_comp_id,
+    check_port,
+    resolve_dictionary,
+)
+from emp.adapters.fix_quickfix.credentials import Secret
+from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
+from emp.adapters.fix_quickfix.venue_worker import STOP, Control, LiquiditySource, VenueWorker
+from emp.adapters.fix_quickfix.wire import build_message
+from emp.domain.instruments import InstrumentRegistry
+from emp.domain.matching import (
+    LatencyModel,
+    MarketUpdate,
+    MatchingConfig,
+    MatchingEngine,
+    SimulatedExchange,
+)
+from emp.ports.clock import ClockPort
+from emp.ports.venue import VenueError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueServerConfig:
+    """The acceptor's settings.
+
+    Attributes:
+        port: SocketAcceptPort.
+        store_dir: FileStorePath (sequence numbers and sent messages, kept across restarts).
+        log_dir: where the redacted message and event logs go.
+        venue_comp_id: the venue's CompID (49 on what it sends).
+        client_comp_ids: one session per client CompID allowed to log on.
+        credentials: username -> password accepted at Logon; ``None`` checks nothing.
+        data_dictionary: the FIX44.xml to validate against (default: quickfix's own).
+        tls: TLS files (quickfix-ssl); ``None`` serves plain TCP.
+        liquidity_interval_ms: how often generated liquidity sources step.
+    """
+
+    port: int
+    store_dir: Path
+    log_dir: Path
+    venue_comp_id: str = "EMPSIM"
+    client_comp_ids: tuple[str, ...] = ("EMP",)
+    credentials: Mapping[str, Secret] | None = field(default=None, hash=False)
+    data_dictionary: Path | None = None
+    tls: TlsFiles | None = None
+    liquidity_interval_ms: int = 100
+
+    def __post_init__(self) -> None:
+        check_port(self.port)
+        check_comp_id("venue_comp_id", self.venue_comp_id)
+        for comp_id in self.client_comp_ids:
+            check_comp_id("client_comp_ids", comp_id)
+
+
+class FixVenueServer:
+    """The served venue. Use as a context manager, or call :meth:`start` and, in a
+    ``finally``, :meth:`stop`.
+
+    Args:
+        config: the acceptor's settings.
+        instruments: what the venue lists.
+        clock: the venue's clock (every event is stamped with it).
+        matching: matching rules; ExecIDs/OrderIDs get a per-start prefix.
+        latency: the seeded latency model (default: none beyond the network's).
+        liquidity: a generated market per symbol, stepped every ``liquidity_interval_ms``.
+        initial_market: updates applied before the first client arrives.
+        journal: where inbound/outbound application messages are journaled.
+    """
+
+    def __init__(
+        self,
+        config: VenueServerConfig,
+        *,
+        instruments: InstrumentRegistry,
+        clock: ClockPort,
+        matching: MatchingConfig | None = None,
+        latency: LatencyModel | None = None,
+        liquidity: Mapping[str, LiquiditySource] | None = None,
+        initial_market: Iterable[MarketUpdate] = (),
+        journal: DuckDBAuditJournal | None = None,
+    ) -> None:
+        self.config = config
+        self._instruments = instruments
+        self._clock = clock
+        self._matching = matching if matching is not None else MatchingConfig()
+        self._latency = latency
+        self._liquidity = dict(liquidity or {})
+        self._initial = list(initial_market)
+        self.journal = journal
+        self.log = RedactingMessageLog(config.log_dir, clock, name=f"venue-{config.venue_comp_id}")
+        self._bridge: AcceptorBridge | None = None
+        self._worker: VenueWorker | None = None
+        # quickfix keeps raw pointers into these: they must outlive the acceptor.
+        self._keep: list[Any] = []
+        self._session_ids: list[fix.SessionID] = []
+        self._acceptor: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._acceptor is not None:
+            return
+        config = self.config
+        config.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log.open()
+        if self.journal is not None:
+            self.journal.open()
+        defaults = {
+            **common_settings(config.store_dir, resolve_dictionary(config.data_dictionary)),
+            "ConnectionType": "acceptor",
+            "SocketAcceptPort": str(config.port),
+            "SocketReuseAddress": "Y",
+            **tls_settings(config.tls, server=True),
+        }
+        pairs = [(config.venue_comp_id, client) for client in config.client_comp_ids]
+        settings, session_ids = build_settings(defaults, pairs)
+        bridge = AcceptorBridge(self.log, self._clock, config.credentials)
+        prefix = f"{config.venue_comp_id}-{self._clock.now_ns():x}-"
+        matching = dataclasses.replace(
+            self._matching, exec_id_prefix=f"{prefix}E", order_id_prefix=f"{prefix}O"
+        )
+        exchange = SimulatedExchange(MatchingEngine(self._instruments, matching), self._latency)
+        for update in self._initial:
+            exchange.engine.apply(update)
+        sessions = {sid.toString(): (sid, sid.getTargetCompID().getValue()) for sid in session_ids}
+        self._worker = VenueWorker(
+            exchange=exchange,
+            clock=self._clock,
+            inbox=bridge.inbox,
+            sessions=sessions,
+            log=self.log,
+            journal=self.journal,
+            liquidity=self._liquidity,
+            liquidity_interval_ns=config.liquidity_interval_ms * 1_000_000,
+        )
+        store = fix.FileStoreFactory(settings)
+        acceptor_class = fix.SSLSocketAcceptor if config.tls is not None else fix.SocketAcceptor
+        self._bridge = bridge
+        self._keep = [settings, store, bridge, session_ids]
+        self._session_ids = session_ids
+        self._worker.thread.start()
+        try:
+            acceptor = acceptor_class(bridge, store, settings)
+            acceptor.start()
+        except (fix.ConfigError, fix.RuntimeError) as e:
+            self._stop_worker()
+            raise VenueError(f"cannot start the FIX acceptor on port {config.port}: {e}") from e
+        self._acceptor = acceptor
+
+    def stop(self) -> None:
+        """Stop quickfix, then the worker; flush the logs and the journal. Idempotent."""
+        acceptor, self._acceptor = self._acceptor, None
+        try:
+            if acceptor is not None:
+                try:
+                    self._logout_all(timeout_s=2.0)
+                finally:
+                    acceptor.stop(True)
+        finally:
+            try:
+                self._stop_worker()
+            finally:
+                if self.journal is not None:
+                    self.journal.close()
+                self.log.close()
+
+    def _logout_all(self, timeout_s: float) -> None:
+        """Log every session out and wait briefly for the answers (quickfix's graceful
+        stop waits whole seconds)."""
+        sessions = [fix.Session.lookupSession(sid) for sid in self._session_ids]
+        live = [s for s in sessions if s is not None and s.isLoggedOn()]
+        for session in live:
+            session.logout("the venue is stopping")
+        for session_id in self._session_ids:  # quickfix sends the Logout at its next tick
+            session = fix.Session.lookupSession(session_id)
+            if session is not None and session.isLoggedOn():
+                fix.Session.sendToTarget(
+                    build_message("5", [(58, "the venue is stopping")]), session_id
+                )
+        deadline = time.monotonic() + timeout_s
+        while any(s.isLoggedOn() for s in live) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _stop_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None and self._bridge is not None:
+            self._bridge.inbox.put(STOP)
+            worker.thread.join(timeout=10)
+
+    def __enter__(self) -> FixVenueServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ control
+    def call(self, work: Callable[[VenueWorker], T], timeout_s: float = 10.0) -> T:
+        """Run ``work(worker)`` on the worker thread and return its result."""
+        if self._worker is None or self._bridge is None:
+            raise VenueError("the venue server is not running")
+        done: Future[T] = Future()
+        self._bridge.inbox.put(Control(work, done))
+        return done.result(timeout=timeout_s)
+
+    def feed(self, *updates: MarketUpdate) -> None:
+        """Apply market updates (in order) on the worker thread; returns once applied."""
+
+        def apply(worker: VenueWorker) -> None:
+            for update in updates:
+                worker.exchange.feed(update)
+            worker.advance()  # the reports it causes are on the wire when feed returns
+
+        self.call(apply)
+
+    def messages_sent(self, client_comp_id: str) -> int:
+        """Application messages sent to a client so far (to wait for them in process)."""
+        return self.call(lambda worker: worker.sent.get(client_comp_id, 0))
+
+    def close_market(self, symbol: str | None = None) -> None:
+        """Close a market (every market by default): resting DAY orders expire."""
+
+        def close(worker: VenueWorker) -> None:
+            now = worker.exchange.now_ns or self._clock.now_ns()
+            for report in worker.exchange.engine.close_market(now, symbol):
+                worker.send_report(report)
+
+        self.call(close)
+
+    def open_market(self, symbol: str | None = None) -> None:
+        self.call(lambda worker: worker.exchange.engine.open_market(symbol))
+
+    def is_logged_on(self) -> bool:
+        return self._bridge is not None and self._bridge.logged_on.is_set()
+
+    # ------------------------------------------------------------------ faults
+    def suppress_reports(self, client_order_id: str) -> None:
+        """Fault: never send (nor store) reports about ``client_order_id`` from now on, as a
+        venue that lost them would. Reconciliation (35=H) must still find the truth."""
+        self.call(lambda worker: worker.suppressed.add(client_order_id))
+
+    def resend_last_report(self, client_comp_id: str, *, poss_resend: bool = False) -> str:
+        """Fault: send the last message to a client again, flagged PossDupFlag=Y (or
+        PossResend=Y), as a venue recovering from a crash might. Returns the original."""
+        return self.call(lambda worker: worker.resend_last(client_comp_id, resend=poss_resend))

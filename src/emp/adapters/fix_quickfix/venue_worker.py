@@ -1,0 +1,284 @@
+"""The served venue's worker thread: the one thread that touches the simulated exchange.
+
+quickfix callbacks only queue inbound messages (see :mod:`.bridge`); this worker decodes
+them, drives the :class:`~emp.domain.matching.SimulatedExchange` with the injected clock,
+applies market data, and sends every report to the session of the order's owner.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import quickfix as fix
+
+from emp.adapters.fix_codec import decode, status
+from emp.adapters.fix_codec.engine_fields import fields_from_engine
+from emp.adapters.fix_codec.errors import FixDecodeError, FixEncodeError
+from emp.adapters.fix_codec.tags import MsgType, Tag
+from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
+from emp.adapters.fix_quickfix.bridge import Inbound
+from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.wire import (
+    build_message,
+    fix44_status,
+    possible_duplicate_header,
+    report_message,
+)
+from emp.domain.matching import (
+    MarketUpdate,
+    MatchReport,
+    SimulatedExchange,
+    StatusAnswer,
+    StatusQuery,
+)
+from emp.domain.orders import OrderStatus
+from emp.ports.clock import ClockPort
+
+_COMMANDS = (MsgType.NEW_ORDER_SINGLE, MsgType.ORDER_CANCEL_REQUEST)
+_COMMANDS += (MsgType.ORDER_CANCEL_REPLACE_REQUEST,)
+
+
+class LiquiditySource(Protocol):
+    """Anything that yields market updates as time passes (e.g. SyntheticLiquidity)."""
+
+    def step(self, ts_ns: int) -> list[MarketUpdate]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """Work for the worker thread: ``work(worker)``'s result completes ``done``."""
+
+    work: Callable[[VenueWorker], Any]
+    done: Future
+
+
+STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    msg_type: str
+    body: list[tuple[int, str]]
+    message: fix.Message
+
+
+class VenueWorker:
+    """Runs on its own thread; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        exchange: SimulatedExchange,
+        clock: ClockPort,
+        inbox: queue.SimpleQueue,
+        sessions: Mapping[str, tuple[fix.SessionID, str]],
+        log: RedactingMessageLog,
+        journal: DuckDBAuditJournal | None,
+        liquidity: Mapping[str, LiquiditySource],
+        liquidity_interval_ns: int,
+    ) -> None:
+        self.exchange = exchange
+        self._clock = clock
+        self._inbox = inbox
+        self._sessions = sessions  # session text -> (SessionID, owner CompID)
+        self._session_of_owner = {owner: sid for sid, owner in sessions.values()}
+        self._log = log
+        self._journal = journal
+        self._liquidity = liquidity
+        self._liquidity_interval_ns = liquidity_interval_ns
+        self._next_liquidity_ns: int | None = None
+        self._now_ns = 0
+        self._status_count = 0
+        self._roots: dict[tuple[str, str], Lineage] = {}
+        self.suppressed: set[str] = set()
+        self._last_sent: dict[str, _Sent] = {}
+        #: Application messages sent per owner (for in-process synchronisation).
+        self.sent: dict[str, int] = {}
+        self.thread = threading.Thread(target=self._run, name="emp-venue-worker", daemon=True)
+
+    # ------------------------------------------------------------------ the loop
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            for item in batch:
+                if item is STOP:
+                    self.advance()
+                    return
+                self._handle(item)
+            self.advance()
+
+    def _next_batch(self) -> list[object]:
+        try:
+            first = self._inbox.get(timeout=self._timeout_s())
+        except queue.Empty:
+            return []
+        batch = [first]
+        while True:
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return batch
+
+    def _timeout_s(self) -> float | None:
+        due = [t for t in (self.exchange.next_due_ns(), self._next_liquidity_ns) if t is not None]
+        if not due:
+            return None
+        return max(0.0, (min(due) - self._clock.now_ns()) / 1e9)
+
+    def _now(self) -> int:
+        self._now_ns = max(self._now_ns, self._clock.now_ns())
+        return self._now_ns
+
+    def advance(self) -> None:
+        now = self._now()
+        if self._liquidity:
+            if self._next_liquidity_ns is None:
+                self._next_liquidity_ns = now
+            while self._next_liquidity_ns <= now:
+                for source in self._liquidity.values():
+                    for update in source.step(self._next_liquidity_ns):
+                        self.exchange.feed(update)
+                self._next_liquidity_ns += self._liquidity_interval_ns
+        for delivery in self.exchange.advance_to(now):
+            if isinstance(delivery.report, StatusAnswer):
+                self._answer_status(delivery.report)
+            else:
+                self.send_report(delivery.report)
+
+    # ------------------------------------------------------------------ inbound
+    def _handle(self, item: object) -> None:
+        if isinstance(item, Control):
+            try:
+                item.done.set_result(item.work(self))
+            except Exception as error:  # the caller sees it through the future
+                item.done.set_exception(error)
+            return
+        if not isinstance(item, Inbound) or item.kind != "app":
+            return
+        entry = self._sessions.get(item.session)
+        if entry is None:
+            return
+        session_id, owner = entry
+        try:
+            fields = fields_from_engine(item.raw)
+            self._journal_in(item, owner, fields)
+            if fields.msg_type in _COMMANDS:
+                command = decode.decode_command(fields)
+                self.exchange.send(command, owner=owner, sent_ns=self._now())
+            elif fields.msg_type == status.ORDER_STATUS_REQUEST:
+                self._queue_status(fields, owner)
+            else:
+                raise fields.error(Tag.MSG_TYPE, f"unsupported MsgType {fields.msg_type!r}")
+        except (FixDecodeError, FixEncodeError) as error:
+            self._business_reject(item.raw, str(error), session_id)
+
+    def _journal_in(self, item: Inbound, owner: str, fields: Any) -> None:
+        if self._journal is None:
+            return
+        cid = fields.optional(Tag.CL_ORD_ID) or ""
+        orig = fields.optional(Tag.ORIG_CL_ORD_ID)
+        if fields.msg_type == MsgType.NEW_ORDER_SINGLE:
+            lineage = Lineage(cid, fields.optional(Tag.ACCOUNT) or "", "")
+        else:
+            lineage = self._roots.get((owner, orig or cid), Lineage(orig or cid))
+        self._roots[(owner, cid)] = lineage
+        self._journal.append(
+            recorded_ns=item.received_ns,
+            session=item.session,
+            direction="in",
+            raw=item.raw,
+            lineage=lineage,
+        )
+
+    def _queue_status(self, fields: Any, owner: str) -> None:
+        cid, _, symbol, side, request_id = status.decode_status_request(fields)
+        query = StatusQuery(
+            client_order_id=cid, symbol=symbol, side=side, request_id=request_id or ""
+        )
+        self.exchange.send(query, owner=owner, sent_ns=self._now())
+
+    def _answer_status(self, answer: StatusAnswer) -> None:
+        session_id = self._session_of_owner.get(answer.owner)
+        if session_id is None:
+            return
+        state, query = answer.state, answer.query
+        self._status_count += 1
+        report = status.OrderStatusReport(
+            client_order_id=query.client_order_id,
+            order_id=(state.order_id if state is not None else None) or "NONE",
+            symbol=state.symbol if state is not None else query.symbol,
+            side=state.side if state is not None else query.side,
+            status=fix44_status(state.status) if state is not None else OrderStatus.REJECTED,
+            order_quantity=state.quantity if state is not None else 0.0,
+            cum_quantity=state.filled_quantity if state is not None else 0.0,
+            leaves_quantity=state.leaves_quantity if state is not None else 0.0,
+            average_price=state.average_price if state is not None else 0.0,
+            ts_ns=answer.ts_ns,
+            known=state is not None,
+            request_id=query.request_id or None,
+            text="" if state is not None else f"unknown order {query.client_order_id!r}",
+        )
+        exec_id = f"{self.exchange.engine.config.exec_id_prefix}S{self._status_count}"
+        body = status.order_status_report(report, exec_id)
+        lineage = self._roots.get((answer.owner, query.client_order_id), Lineage())
+        self._send(answer.owner, session_id, MsgType.EXECUTION_REPORT, body, lineage)
+
+    def _business_reject(self, raw: str, reason: str, session_id: fix.SessionID) -> None:
+        fields = fields_from_engine(raw)
+        body = status.business_message_reject(fields.seq_num, fields.msg_type, reason)
+        message = build_message(status.BUSINESS_MESSAGE_REJECT, body)
+        fix.Session.sendToTarget(message, session_id)
+
+    # ------------------------------------------------------------------ outbound
+    def send_report(self, report: MatchReport) -> None:
+        if report.state.client_order_id in self.suppressed or (
+            report.event.client_order_id in self.suppressed
+        ):
+            self._log.event(report.owner, f"fault: report {report.exec_id} suppressed")
+            return
+        session_id = self._session_of_owner.get(report.owner)
+        if session_id is None:
+            return
+        msg_type, body = report_message(report)
+        cid = report.event.client_order_id
+        lineage = self._roots.get((report.owner, cid), Lineage(cid))
+        self._send(report.owner, session_id, msg_type, body, lineage)
+
+    def _send(
+        self,
+        owner: str,
+        session_id: fix.SessionID,
+        msg_type: str,
+        body: list[tuple[int, str]],
+        lineage: Lineage,
+        header: list[tuple[int, str]] | None = None,
+    ) -> None:
+        message = build_message(msg_type, body, header or ())
+        try:
+            fix.Session.sendToTarget(message, session_id)
+        except fix.SessionNotFound:
+            self._log.event(owner, "no session to send a report to")
+            return
+        self._last_sent[owner] = _Sent(msg_type, body, message)
+        self.sent[owner] = self.sent.get(owner, 0) + 1
+        if self._journal is not None:
+            self._journal.append(
+                recorded_ns=self._now(),
+                session=session_id.toString(),
+                direction="out",
+                raw=message.toString(),
+                lineage=lineage,
+            )
+
+    def resend_last(self, owner: str, *, resend: bool) -> str:
+        """Send the last message to ``owner`` again, flagged PossDup (or PossResend)."""
+        sent = self._last_sent[owner]
+        header = possible_duplicate_header(sent.message, resend=resend)
+        session_id = self._session_of_owner[owner]
+        self._send(owner, session_id, sent.msg_type, sent.body, Lineage(), header)
+        return sent.message.toString()

@@ -1,0 +1,131 @@
+"""SimulatedExchange: the matching engine behind a latency model, driven by time.
+
+Commands reach the engine ``entry_delay_ns`` after they are sent and reports reach their
+owner ``report_delay_ns`` after they are produced; market updates apply at their own
+timestamps. Per owner, commands arrive and reports are delivered in the order they were
+sent/produced (one TCP connection per owner never reorders). Everything happens in
+:meth:`SimulatedExchange.advance_to`, in (time, arrival order): the same inputs and seed
+give the same outputs.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from itertools import count
+
+from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder, VenueCommand
+from emp.domain.matching.engine import MatchingEngine
+from emp.domain.matching.latency import FixedLatency, LatencyModel
+from emp.domain.matching.market_data import MarketUpdate
+from emp.domain.matching.records import MatchReport, OrderState
+from emp.domain.orders import OrderSide
+
+
+@dataclass(frozen=True, slots=True)
+class StatusQuery:
+    """A client asks where one of its orders stands (FIX OrderStatusRequest)."""
+
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswer:
+    """The venue's answer to a :class:`StatusQuery`; ``state`` is None for an unknown order."""
+
+    owner: str
+    query: StatusQuery
+    state: OrderState | None
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A report (or a status answer) and the time its owner receives it."""
+
+    report: MatchReport | StatusAnswer
+    delivered_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    command: VenueCommand | StatusQuery | None
+    owner: str
+    update: MarketUpdate | None
+
+
+class SimulatedExchange:
+    """Time-ordered access to a :class:`MatchingEngine` with entry and report latency."""
+
+    def __init__(self, engine: MatchingEngine, latency: LatencyModel | None = None) -> None:
+        self.engine = engine
+        self._latency: LatencyModel = latency if latency is not None else FixedLatency()
+        self._order = count()
+        self._pending: list[tuple[int, int, _Arrival]] = []
+        self._outbox: list[tuple[int, int, MatchReport | StatusAnswer]] = []
+        self._last_arrival: dict[str, int] = {}
+        self._last_delivery: dict[str, int] = {}
+        self._now_ns: int | None = None
+
+    @property
+    def now_ns(self) -> int | None:
+        """The time the exchange has been advanced to (``None`` before the first advance)."""
+        return self._now_ns
+
+    def send(self, command: VenueCommand | StatusQuery, *, owner: str = "", sent_ns: int) -> int:
+        """Schedule ``command``; returns the time it reaches the engine.
+
+        A :class:`StatusQuery` travels like a command, so it is answered after everything
+        the owner sent before it.
+        """
+        arrival = max(sent_ns + self._latency.entry_delay_ns(), self._last_arrival.get(owner, 0))
+        self._last_arrival[owner] = arrival
+        heapq.heappush(self._pending, (arrival, next(self._order), _Arrival(command, owner, None)))
+        return arrival
+
+    def feed(self, update: MarketUpdate) -> None:
+        """Schedule a market update at its own timestamp."""
+        heapq.heappush(self._pending, (update.ts_ns, next(self._order), _Arrival(None, "", update)))
+
+    def next_due_ns(self) -> int | None:
+        """The earliest time something is scheduled to happen, or ``None``."""
+        times = [queue[0][0] for queue in (self._pending, self._outbox) if queue]
+        return min(times) if times else None
+
+    def advance_to(self, ts_ns: int) -> list[Delivery]:
+        """Process everything due by ``ts_ns``; return the reports delivered by then."""
+        if self._now_ns is not None and ts_ns < self._now_ns:
+            raise ValueError(f"time moves forward only: expected >= {self._now_ns}, was {ts_ns}")
+        self._now_ns = ts_ns
+        while self._pending and self._pending[0][0] <= ts_ns:
+            at, _, arrival = heapq.heappop(self._pending)
+            for report in self._process(arrival, at):
+                owner = report.owner
+                due = at + self._latency.report_delay_ns()
+                deliver = max(due, self._last_delivery.get(owner, 0))
+                self._last_delivery[owner] = deliver
+                heapq.heappush(self._outbox, (deliver, next(self._order), report))
+        delivered: list[Delivery] = []
+        while self._outbox and self._outbox[0][0] <= ts_ns:
+            at, _, report = heapq.heappop(self._outbox)
+            delivered.append(Delivery(report, at))
+        return delivered
+
+    def _process(self, arrival: _Arrival, at: int) -> list[MatchReport | StatusAnswer]:
+        if arrival.update is not None:
+            return list(self.engine.apply(arrival.update))
+        match arrival.command:
+            case StatusQuery() as query:
+                state = self.engine.order(query.client_order_id, arrival.owner)
+                answer = StatusAnswer(owner=arrival.owner, query=query, state=state, ts_ns=at)
+                return [answer]
+            case SubmitOrder() as command:
+                return list(self.engine.submit(command, now_ns=at, owner=arrival.owner))
+            case CancelOrder() as command:
+                return list(self.engine.cancel(command, now_ns=at, owner=arrival.owner))
+            case ReplaceOrder() as command:
+                return list(self.engine.replace(command, now_ns=at, owner=arrival.owner))
+        return []

@@ -1,0 +1,94 @@
+"""The venue's own, mutable record of an order it accepted (the engine alone changes it).
+
+Prices are held in integer ticks and quantities in integer lots of the instrument, so
+matching arithmetic is exact; :meth:`VenueOrder.state` converts back to prices and
+quantities for reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emp.domain.instruments import Instrument
+from emp.domain.matching.records import OrderState
+from emp.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
+
+
+def ticks_to_price(ticks: int, instrument: Instrument) -> float:
+    return round(ticks * instrument.tick_size, 12)
+
+
+def lots_to_quantity(lots: int, instrument: Instrument) -> float:
+    return round(lots * instrument.lot_size, 12)
+
+
+def price_to_ticks(price: float, instrument: Instrument) -> int:
+    return round(price / instrument.tick_size)
+
+
+def quantity_to_lots(quantity: float, instrument: Instrument) -> int:
+    return round(quantity / instrument.lot_size)
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class VenueOrder:
+    """An accepted order. ``sequence`` is its arrival number, for time priority."""
+
+    owner: str
+    client_order_id: str
+    order_id: str
+    instrument: Instrument
+    side: OrderSide
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price_ticks: int | None
+    quantity_lots: int
+    sequence: int
+    strategy: str = ""
+    filled_lots: int = 0
+    #: Sum of (price in ticks x lots) over fills, for an exact average price.
+    filled_tick_lots: int = 0
+    status: OrderStatus = OrderStatus.NEW
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def leaves_lots(self) -> int:
+        if self.status.is_terminal:
+            return 0
+        return self.quantity_lots - self.filled_lots
+
+    @property
+    def limit_price(self) -> float | None:
+        if self.price_ticks is None:
+            return None
+        return ticks_to_price(self.price_ticks, self.instrument)
+
+    def apply_fill(self, lots: int, price_ticks: int) -> None:
+        self.filled_lots += lots
+        self.filled_tick_lots += lots * price_ticks
+        done = self.filled_lots >= self.quantity_lots
+        self.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+
+    def average_price(self) -> float:
+        if self.filled_lots == 0:
+            return 0.0
+        return self.filled_tick_lots * self.instrument.tick_size / self.filled_lots
+
+    def state(self) -> OrderState:
+        return OrderState(
+            owner=self.owner,
+            client_order_id=self.client_order_id,
+            order_id=self.order_id,
+            symbol=self.symbol,
+            side=self.side,
+            order_type=self.order_type,
+            time_in_force=self.time_in_force,
+            limit_price=self.limit_price,
+            quantity=lots_to_quantity(self.quantity_lots, self.instrument),
+            filled_quantity=lots_to_quantity(self.filled_lots, self.instrument),
+            average_price=self.average_price(),
+            status=self.status,
+        )

@@ -1,0 +1,62 @@
+"""`emp venue serve` and `emp paper` as a user runs them (needs the sub-apps registered in
+cli.py: `app.add_typer(venue_app, name="venue")`, `app.add_typer(paper_app, name="paper")`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EMP = Path(sys.executable).parent / "emp"
+
+
+def emp(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 120):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [str(EMP), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class TestFixCommands:
+    def test_venue_serve_is_documented_in_the_help(self, tmp_path):
+        result = emp("venue", "serve", "--help", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "--port" in result.stdout
+
+    def test_paper_trades_over_fix_and_prints_a_json_summary(self, tmp_path):
+        result = emp(
+            "paper",
+            "--bars",
+            "120",
+            "--strategy",
+            "sma_trend",
+            "--param",
+            "fast=5",
+            "--param",
+            "slow=20",
+            "--json",
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary["mode"] == "paper" and summary["fills"] > 0
+        assert (tmp_path / ".emp" / "fix" / "paper" / "client" / "audit.duckdb").exists()
+
+    def test_live_mode_is_refused_with_one_line_that_says_why(self, tmp_path):
+        result = emp("paper", "--live-mode", cwd=tmp_path)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ConfigError: live mode refused")
+
+    def test_venue_serve_without_credentials_is_refused(self, tmp_path):
+        result = emp("venue", "serve", "--port", "19999", "--duration-s", "0", cwd=tmp_path)
+        assert result.returncode == 1
+        assert "EMP_FIX_PASSWORD" in result.stderr
