@@ -285,3 +285,21 @@ class TestKill:
     def test_emp_kill_without_a_reason_is_refused(self, tmp_path):
         result = emp("kill", cwd=tmp_path)
         assert_one_line_error(result, "ConfigError", "--reason")
+
+
+class TestPinnedClock:
+    def test_a_pinned_clock_makes_a_rerun_byte_identical(self, tmp_path):
+        reports = []
+        for name in ("a", "b"):
+            result = emp(
+                "demo", "--bars", "120", "--no-progress", "--reports-dir", f"{name}/reports",
+                "--db", f"{name}/emp.duckdb", cwd=tmp_path,
+                env={"EMP_CLOCK_NS": "1700000000000000000"},
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            (folder,) = (tmp_path / name / "reports").iterdir()
+            assert folder.name.startswith("20231114T221320")
+            reports.append({p.name: p.read_bytes() for p in folder.iterdir()})
+        assert reports[0]["report.json"] == reports[1]["report.json"]
+        assert reports[0]["report.md"] == reports[1]["report.md"]
+        assert reports[0]["trades.csv"] == reports[1]["trades.csv"]

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 EMP = Path(sys.executable).parent / "emp"
@@ -60,3 +61,31 @@ class TestFixCommands:
         result = emp("venue", "serve", "--port", "19999", "--duration-s", "0", cwd=tmp_path)
         assert result.returncode == 1
         assert "EMP_FIX_PASSWORD" in result.stderr
+
+
+class TestKillDuringPaper:
+    def test_emp_kill_mid_session_flattens_everything_over_fix(self, tmp_path):
+        """A paced paper session over real FIX; `emp kill` from another process halts it:
+        every position is flattened by filled orders and the state ends HALTED."""
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+        session = subprocess.Popen(
+            [str(EMP), "paper", "--strategy", "buy_and_hold", "--bars", "400",
+             "--bar-interval-ms", "25", "--json"],
+            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            time.sleep(4.0)  # logged on and holding positions, well before bar 400 (10 s)
+            assert session.poll() is None, session.communicate()
+            killed = emp("kill", "--reason", "risk desk says stop", cwd=tmp_path)
+            assert killed.returncode == 0, killed.stderr
+            out, err = session.communicate(timeout=120)
+        finally:
+            if session.poll() is None:
+                session.kill()
+        assert session.returncode == 0, err
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["risk_final_state"] == "HALTED"
+        assert summary["open_positions"] == 0
+        assert summary["kill_switch_orders_filled"] >= 1
+        assert [step["state"] for step in summary["risk_timeline"]][-1] == "HALTED"

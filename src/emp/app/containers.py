@@ -108,6 +108,8 @@ def build_container(settings: EmpSettings) -> Container:
     )
     values.pop("pg_dsn", None)
     container.config.from_dict(values)
+    if settings.clock_ns is not None:
+        container.clock.override(providers.Object(ManualClock(settings.clock_ns)))
     return container
 
 

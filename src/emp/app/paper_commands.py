@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,11 +108,23 @@ def paper(
     data_dir: Annotated[
         Path | None, typer.Option(help="Stores, logs, journal [EMP_FIX_DATA_DIR/paper].")
     ] = None,
+    bar_interval_ms: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Wall-clock time between bars (a paced session `emp kill` can stop "
+            "mid-run); 0 = as fast as possible.",
+        ),
+    ] = 0.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
 ) -> None:
-    """Run a strategy over FIX 4.4 through quickfix (paper mode unless --live-mode)."""
+    """Run a strategy over FIX 4.4 through quickfix (paper mode unless --live-mode).
+
+    The session polls the kill file (`emp kill`) at every bar: on a request it cancels every
+    working order, flattens every position over FIX and refuses new risk.
+    """
     fix_settings = load_fix_settings()
     target = parse_target(connect) if connect else None
     if live_mode:
@@ -132,6 +146,7 @@ def paper(
         fix_settings=fix_settings,
         root=data_dir or fix_settings.data_dir / ("live" if live_mode else "paper"),
         mode="live" if live_mode else "paper",
+        bar_interval_ms=bar_interval_ms,
     )
     if json_output:
         print(json.dumps(summary, sort_keys=True))
@@ -152,9 +167,11 @@ def run_paper(
     fix_settings: FixSettings,
     root: Path,
     mode: str,
+    bar_interval_ms: float = 0.0,
 ) -> dict[str, Any]:
     """Build the run (bars, strategy, risk, FIX sessions) and drive it; returns a summary."""
     from emp.adapters.clocks import ManualClock, SystemClock
+    from emp.adapters.kill_file import KillFile
     from emp.adapters.synthetic import RegimeSwitchingBarSource
     from emp.app.demo import risk_config_from
     from emp.app.engine import BarEventEngine
@@ -234,7 +251,8 @@ def run_paper(
             venue=venue,
             clock=ManualClock(),
             initial_cash=settings.initial_cash,
-        ).run()
+            kill_signal=KillFile(settings.kill_file_path),
+        ).run(_pacer(bar_interval_ms))
     finally:
         try:
             client.stop()
@@ -249,10 +267,31 @@ def run_paper(
         "fills": len(result.fills),
         "final_equity": round(float(result.portfolio.equity), 2),
         "fees": round(float(result.portfolio.fees_paid), 2),
+        "open_positions": len(result.portfolio.positions),
+        "kill_switch_orders_filled": sum(
+            1 for o in result.orders if o.strategy == "risk" and o.status.value == "FILLED"
+        ),
+        "risk_final_state": result.risk_state.get("trading_state"),
+        "risk_timeline": result.risk_state.get("timeline", []),
         "fix_messages_received": client.messages_received,
         "duplicates_ignored": client.tracker.counters.duplicates,
         "journal": str(root / "client" / "audit.duckdb"),
     }
+
+
+def _pacer(interval_ms: float) -> Callable[[int, int], None] | None:
+    """A progress callback that waits ``interval_ms`` of wall time between bars."""
+    if interval_ms <= 0:
+        return None
+    interval_s = interval_ms / 1000.0
+    started = time.monotonic()
+
+    def wait(done: int, total: int) -> None:
+        delay = started + done * interval_s - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    return wait
 
 
 def _tls(fq: Any, settings: FixSettings) -> Any:

@@ -92,6 +92,12 @@ class EmpSettings(BaseSettings):
         description="Comma-separated rule names whose breach resizes the order instead of "
         "rejecting it (e.g. max_position,max_order_notional).",
     )
+    clock_ns: int | None = Field(
+        None,
+        ge=0,
+        description="Pin the wall clock (UTC ns since the epoch) that stamps run ids and "
+        "reports, so a re-run is byte-identical; unset = the system clock.",
+    )
     kill_file: Path | None = Field(
         None, description="File whose presence halts running sessions; default <data_dir>/KILL."
     )
