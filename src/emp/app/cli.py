@@ -27,6 +27,7 @@ from emp.app.errors import ConfigError
 from emp.app.md_commands import md_app
 from emp.app.model_commands import model_app
 from emp.app.paper_commands import paper_app
+from emp.app.params import parse_params
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
 from emp.app.snapshot_commands import snapshot_app
@@ -77,16 +78,6 @@ def _root(
     ] = False,
 ) -> None:
     """Global options (read by :func:`main`)."""
-
-
-def _parse_params(values: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--param expects key=value, was {item!r}")
-        params[key.strip()] = value.strip()
-    return params
 
 
 def _catalog(settings: EmpSettings):
@@ -148,7 +139,7 @@ def demo(
     )
     request = DemoRequest(
         strategy=strategy,
-        params=_parse_params(param or []),
+        params=parse_params(param or []),
         data_file=data,
         symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
         n_bars=bars,

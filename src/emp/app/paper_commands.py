@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from emp.app.errors import ConfigError
+from emp.app.params import parse_params
 from emp.app.venue_commands import FixSettings, load_fix_settings, quickfix_adapter
 
 paper_app = typer.Typer(
@@ -61,16 +62,6 @@ def live_mode_refusals(
     elif is_loopback(target.host):
         reasons.append(f"the target {target.host} is this machine, not a broker")
     return reasons
-
-
-def parse_params(values: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--param expects key=value, was {item!r}")
-        params[key.strip()] = value.strip()
-    return params
 
 
 def is_loopback(host: str) -> bool:
