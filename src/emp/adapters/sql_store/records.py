@@ -13,7 +13,8 @@ import numpy as np
 
 from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
 from emp.domain.fills import Fill
-from emp.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from emp.domain.orders import Order
+from emp.domain.records import fill_from_record, order_from_record
 from emp.ports.quarantine_store import QuarantineEntry
 from emp.ports.store_errors import StoreError, StoreIntegrityError
 
@@ -115,39 +116,13 @@ def fill_rows(run_id: str, fills: Sequence[Fill]) -> list[dict[str, Any]]:
 
 
 def order_from_row(row: Sequence[Any]) -> Order:
-    value = dict(zip(ORDER_COLUMNS, row, strict=True))
-    before = value["status_before_request"]
-    return Order(
-        client_order_id=value["client_order_id"],
-        symbol=value["symbol"],
-        side=OrderSide(value["side"]),
-        quantity=float(value["quantity"]),
-        order_type=OrderType(value["order_type"]),
-        limit_price=None if value["limit_price"] is None else float(value["limit_price"]),
-        time_in_force=TimeInForce(value["time_in_force"]),
-        strategy=value["strategy"],
-        created_ns=int(value["created_ns"]),
-        status=OrderStatus(value["status"]),
-        filled_quantity=float(value["filled_quantity"]),
-        average_fill_price=float(value["average_fill_price"]),
-        venue_order_id=value["venue_order_id"],
-        reject_reason=value["reject_reason"],
-        status_before_request=None if before is None else OrderStatus(before),
-    )
+    """The :class:`Order` of a row selected with :data:`ORDER_COLUMNS`, status included."""
+    return order_from_record(dict(zip(ORDER_COLUMNS, row, strict=True)))
 
 
 def fill_from_row(row: Sequence[Any]) -> Fill:
-    value = dict(zip(FILL_COLUMNS, row, strict=True))
-    return Fill(
-        exec_id=value["exec_id"],
-        client_order_id=value["client_order_id"],
-        symbol=value["symbol"],
-        side=OrderSide(value["side"]),
-        quantity=float(value["quantity"]),
-        price=float(value["price"]),
-        fee=float(value["fee"]),
-        ts_ns=int(value["ts_ns"]),
-    )
+    """The :class:`Fill` of a row selected with :data:`FILL_COLUMNS`."""
+    return fill_from_record(dict(zip(FILL_COLUMNS, row, strict=True)))
 
 
 def quarantine_rows(rows: Sequence[QuarantinedBar], source: str) -> list[dict[str, Any]]:
