@@ -29,6 +29,7 @@ from emp.app.model_commands import model_app
 from emp.app.paper_commands import paper_app
 from emp.app.params import parse_params
 from emp.app.plugins import make_plugin_manager
+from emp.app.replay_commands import replay
 from emp.app.settings import EmpSettings, load_settings
 from emp.app.snapshot_commands import snapshot_app
 from emp.app.venue_commands import venue_app
@@ -61,6 +62,7 @@ app.add_typer(md_app, name="md")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(snapshot_app, name="snapshot")
 register_data_commands(data_app)
+data_app.command("replay")(replay)
 app.add_typer(venue_app, name="venue")
 app.add_typer(paper_app, name="paper")
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from emp.adapters.clocks import ManualClock, SystemClock
-from emp.adapters.duckdb_store import DuckDBBarStore, DuckDBDatabase, DuckDBRunStore
+from emp.adapters.duckdb_store import (
+    DuckDBBarStore,
+    DuckDBDatabase,
+    DuckDBFeatureStore,
+    DuckDBRunStore,
+)
 from emp.adapters.fix_sim import MockFixVenue, SimulatedVenue, SimulatedVenueConfig
 from emp.adapters.kill_file import KillFile
 from emp.adapters.local_executor import SerialExecutor
@@ -21,6 +26,7 @@ from emp.app.settings import EmpSettings
 from emp.ports.bar_store import BarStorePort
 from emp.ports.clock import ClockPort
 from emp.ports.executor import EvaluationExecutorPort
+from emp.ports.feature_store import FeatureStorePort
 from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.report_sink import ReportSinkPort
@@ -40,6 +46,12 @@ def _sql_bar_store(database):
     from emp.adapters.sql_store import SqlBarStore
 
     return SqlBarStore(database)
+
+
+def _sql_feature_store(database):
+    from emp.adapters.sql_store import SqlFeatureStore
+
+    return SqlFeatureStore(database)
 
 
 def _sql_run_store(database):
@@ -72,6 +84,12 @@ class Container(containers.DeclarativeContainer):
         config.store,
         duckdb=providers.Singleton(DuckDBRunStore, database=database),
         postgres=providers.Singleton(_sql_run_store, database=sql_database),
+    )
+
+    feature_store: providers.Provider[FeatureStorePort] = providers.Selector(
+        config.store,
+        duckdb=providers.Singleton(DuckDBFeatureStore, database=database),
+        postgres=providers.Singleton(_sql_feature_store, database=sql_database),
     )
 
     venue_config = providers.Factory(

@@ -66,3 +66,13 @@ def test_a_test_replaces_an_adapter_by_override_not_monkeypatching(tmp_path):
 def test_commission_settings_reach_the_venue(tmp_path):
     container = build_container(load_settings(commission_bps=2.5, db_path=tmp_path / "x.duckdb"))
     assert container.venue_config().commission_bps == 2.5
+
+
+def test_the_feature_store_follows_the_store_setting(tmp_path):
+    from emp.adapters.duckdb_store import DuckDBFeatureStore
+    from emp.ports.feature_store import FeatureStorePort
+
+    container = build_container(load_settings(db_path=tmp_path / "x.duckdb"))
+    store = container.feature_store()
+    assert isinstance(store, DuckDBFeatureStore) and isinstance(store, FeatureStorePort)
+    container.database().close()
