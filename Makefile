@@ -35,13 +35,16 @@ test: lint
 	$(BIN)/python -m pytest tests/unit tests/integration tests/e2e
 
 ## Benchmarks (not part of `make test`): each prints a table
-bench: $(INSTALLED)
+bench: $(DEV_INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/md_book.py
 	$(BIN)/python benchmarks/ssd.py
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/fix_roundtrip.py
+	$(BIN)/python benchmarks/backtest_peers.py
+	$(BIN)/python benchmarks/backtest_memory.py
 
 clean:
 	rm -rf $(VENV) .emp .pytest_cache .ruff_cache .import_linter_cache

@@ -20,6 +20,7 @@ from rich.table import Table
 
 import emp
 from emp.adapters.clocks import SystemClock
+from emp.app.backtest_commands import backtest
 from emp.app.containers import build_container, close_stores
 from emp.app.data_commands import ingest_app, register_data_commands
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
@@ -63,6 +64,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(snapshot_app, name="snapshot")
 register_data_commands(data_app)
 data_app.command("replay")(replay)
+app.command()(backtest)
 app.add_typer(venue_app, name="venue")
 app.add_typer(paper_app, name="paper")
 

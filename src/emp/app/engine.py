@@ -16,7 +16,8 @@ it with another clock and venue). Per timestamp, in this order:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
-from emp.domain.errors import InvalidOrder, StrategyError
+from emp.domain.errors import InvalidBars, InvalidOrder, StrategyError
 from emp.domain.events import (
     OrderAccepted,
     OrderCanceled,
@@ -108,7 +109,8 @@ class BarEventEngine:
         self._kill_signal = kill_signal
         self._reference_symbol = reference_symbol
         self._reference_window = reference_window
-        self._reference_closes: list[float] = []
+        # only the last ``reference_window`` closes are ever read: keep no more
+        self._reference_closes: deque[float] = deque(maxlen=max(reference_window, 1))
         self._risk_resizes = 0
         self._fills: list[Fill] = []
         self._trades = TradeLog()
@@ -118,17 +120,75 @@ class BarEventEngine:
 
     # ------------------------------------------------------------------ loop
     def run(self, progress: ProgressCallback | None = None) -> RunResult:
-        timeline = np.unique(np.concatenate([s.ts_ns for s in self._bars.values()]))
-        cursors = {symbol: 0 for symbol in self._bars}
-        symbols = sorted(self._bars)
+        """Run over the bars given to the constructor."""
+        series = [s.ts_ns for s in self._bars.values()]
+        total = int(np.unique(np.concatenate(series)).shape[0]) if series else 0
+        return self.run_chunks([self._bars], progress, total=total)
+
+    def run_chunks(
+        self,
+        chunks: Iterable[Mapping[str, BarSeries]],
+        progress: ProgressCallback | None = None,
+        *,
+        total: int | None = None,
+    ) -> RunResult:
+        """Run over consecutive time windows of bars (streaming input).
+
+        Each chunk maps symbols to their bars in one window; windows must follow each other
+        in time (every timestamp of a chunk after every timestamp of the one before). The
+        result equals :meth:`run` over the concatenated bars: the engine keeps no bars, only
+        the per-timestamp equity and exposure. ``total`` (the number of timestamps, when
+        known) is passed to ``progress``; otherwise the count so far is.
+        """
+        self._call_strategy("on_start", lambda: self._strategy.on_start(self._ctx))
+        timelines: list[np.ndarray] = []
+        equities: list[np.ndarray] = []
+        grosses: list[np.ndarray] = []
+        done = 0
+        last_ts: int | None = None
+        for chunk in chunks:
+            for symbol in chunk:
+                self._instruments[symbol]  # raises UnknownInstrument early
+            if not chunk:
+                continue
+            timeline = np.unique(np.concatenate([s.ts_ns for s in chunk.values()]))
+            if timeline.shape[0] == 0:
+                continue
+            if last_ts is not None and int(timeline[0]) <= last_ts:
+                raise InvalidBars(
+                    "expected each chunk of bars to start after the previous one ended "
+                    f"(ts_ns {last_ts}), was {int(timeline[0])}"
+                )
+            last_ts = int(timeline[-1])
+            equity, gross = self._run_window(chunk, timeline, progress, done, total)
+            done += int(timeline.shape[0])
+            timelines.append(timeline)
+            equities.append(equity)
+            grosses.append(gross)
+        self._call_strategy("on_stop", lambda: self._strategy.on_stop(self._ctx))
+        if not timelines:
+            empty = np.zeros(0)
+            return self._result(np.zeros(0, dtype=np.int64), empty, empty)
+        return self._result(
+            np.concatenate(timelines), np.concatenate(equities), np.concatenate(grosses)
+        )
+
+    def _run_window(
+        self,
+        bars: Mapping[str, BarSeries],
+        timeline: np.ndarray,
+        progress: ProgressCallback | None,
+        done: int,
+        total: int | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cursors = {symbol: 0 for symbol in bars}
+        symbols = sorted(bars)
         equity = np.empty(timeline.shape[0])
         gross = np.empty(timeline.shape[0])
-        self._call_strategy("on_start", lambda: self._strategy.on_start(self._ctx))
-        total = int(timeline.shape[0])
         for step, ts in enumerate(timeline.tolist()):
             bars_now: list[Bar] = []
             for symbol in symbols:
-                series, i = self._bars[symbol], cursors[symbol]
+                series, i = bars[symbol], cursors[symbol]
                 if i < len(series) and int(series.ts_ns[i]) == ts:
                     bars_now.append(series.bar(i))
                     cursors[symbol] = i + 1
@@ -139,7 +199,7 @@ class BarEventEngine:
             self._process_events()
             for bar in bars_now:
                 self._portfolio.mark(bar.symbol, bar.close)
-                if bar.symbol == self._reference_symbol:
+                if bar.symbol == self._reference_symbol and self._reference_window:
                     self._reference_closes.append(bar.close)
             self._risk_step(ts)
             for bar in bars_now:
@@ -152,9 +212,9 @@ class BarEventEngine:
             equity[step] = self._portfolio.equity
             gross[step] = self._portfolio.gross_exposure
             if progress is not None:
-                progress(step + 1, total)
-        self._call_strategy("on_stop", lambda: self._strategy.on_stop(self._ctx))
-        return self._result(timeline, equity, gross)
+                count = done + step + 1
+                progress(count, total if total is not None else count)
+        return equity, gross
 
     # --------------------------------------------------------------- helpers
     def _call_strategy(self, hook: str, call: Callable[[], object], bar: Bar | None = None):
@@ -224,7 +284,7 @@ class BarEventEngine:
         )
         closes = None
         if self._reference_window and self._reference_closes:
-            closes = np.asarray(self._reference_closes[-self._reference_window :])
+            closes = np.asarray(self._reference_closes)
         commands = self._risk.on_bar(account, reference_closes=closes)
         if self._kill_signal is not None and self._risk.state is not TradingState.HALTED:
             reason = self._kill_signal.poll()

@@ -1,14 +1,29 @@
 """Performance statistics of an equity curve. Pure numpy; every definition is written here.
 
+Per-bar simple returns are ``r_t = E_t / E_{t-1} − 1`` for an equity curve ``E_0..E_{n-1}``;
+``P`` is the number of bars per year (:func:`infer_periods_per_year`).
+
 - total_return: final / initial equity − 1.
-- cagr: (final / initial) ** (1 / years) − 1, years = (bars − 1) / periods_per_year.
-- volatility: standard deviation (ddof=1) of per-bar simple returns × √periods_per_year.
-- sharpe: mean / standard deviation (ddof=1) of per-bar simple returns × √periods_per_year,
-  risk-free rate 0; 0.0 when returns have no dispersion.
+- cagr: the annualised return, (final / initial) ** (1 / years) − 1, years = (bars − 1) / P.
+- volatility: the annualised volatility, standard deviation (ddof=1) of r_t × √P.
+- sharpe: mean / standard deviation (ddof=1) of r_t × √P, risk-free rate 0; 0.0 when
+  returns have no dispersion.
+- sortino: mean of r_t / downside deviation × √P, where downside deviation =
+  √(mean over all bars of min(r_t, 0)²) (target 0); ``None`` when no bar lost.
 - max_drawdown: the most negative equity / running-peak − 1 (a number ≤ 0).
+- calmar: cagr / |max_drawdown|; ``None`` when there was no drawdown.
+- max_drawdown_bars: the longest stretch, in bars, from an equity peak until equity is
+  back at that peak (or the last bar, if it never is).
+- max_drawdown_days: the same stretch in calendar days (timestamps of peak and recovery).
 - exposure: mean over bars of gross exposure / equity.
+- time_in_market: the fraction of bars with a non-zero gross exposure.
+- turnover: total traded notional (sum of |quantity × price| over fills) / mean equity,
+  per year (÷ years; the whole-run figure when the run is shorter than one bar).
 - trades, win_rate: closed round trips, and the fraction of them with PnL > 0 net of fees
   (``None`` when no trade closed).
+- profit_factor: the sum of winning trades' PnL / |the sum of losing trades' PnL|
+  (``None`` when no trade lost).
+- fees: every commission paid.
 """
 
 from __future__ import annotations
@@ -42,6 +57,29 @@ def drawdown_series(equity: np.ndarray) -> np.ndarray:
     return equity / peak - 1.0
 
 
+def longest_drawdown(equity: np.ndarray) -> tuple[int, int]:
+    """``(peak index, recovery index)`` of the longest peak-to-recovery stretch.
+
+    Recovery is the first later bar at or above the peak, or the last bar if equity never
+    gets back. ``(0, 0)`` for a curve that never falls below its running peak.
+    """
+    equity = np.asarray(equity, dtype=np.float64)
+    n = equity.shape[0]
+    if n < 2:
+        return 0, 0
+    peak = np.maximum.accumulate(equity)
+    at_peak = np.flatnonzero(equity >= peak)  # bars that are (new) highs; bar 0 always is
+    ends = np.append(at_peak[1:], n - 1)
+    lengths = ends - at_peak
+    # a stretch is under water if a bar lies strictly inside it, or it ends below its peak
+    under_water = (lengths >= 2) | (equity[ends] < equity[at_peak])
+    durations = np.where(under_water, lengths, 0)
+    best = int(np.argmax(durations))
+    if durations[best] == 0:
+        return 0, 0
+    return int(at_peak[best]), int(ends[best])
+
+
 @dataclass(frozen=True, slots=True)
 class PerformanceSummary:
     initial_equity: float
@@ -56,9 +94,38 @@ class PerformanceSummary:
     win_rate: float | None
     fees: float
     bars: int
+    sortino: float | None = None
+    calmar: float | None = None
+    max_drawdown_bars: int = 0
+    max_drawdown_days: float | None = None
+    time_in_market: float = 0.0
+    turnover: float = 0.0
+    profit_factor: float | None = None
 
     def to_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
+
+
+def _ratios(returns: np.ndarray, periods_per_year: float) -> tuple[float, float, float | None]:
+    """Annualised volatility, Sharpe and Sortino of per-bar returns."""
+    if returns.shape[0] < 2:
+        return 0.0, 0.0, None
+    std = float(np.std(returns, ddof=1))
+    mean = float(np.mean(returns))
+    volatility = std * math.sqrt(periods_per_year)
+    # float noise on constant returns is not dispersion
+    dispersed = std > 1e-12 * max(1.0, abs(mean))
+    sharpe = mean / std * math.sqrt(periods_per_year) if dispersed else 0.0
+    losses = np.minimum(returns, 0.0)
+    downside = math.sqrt(float(np.mean(losses * losses)))
+    sortino = mean / downside * math.sqrt(periods_per_year) if downside > 0 else None
+    return volatility, sharpe, sortino
+
+
+def _profit_factor(trades: Sequence[ClosedTrade]) -> float | None:
+    gains = math.fsum(t.pnl for t in trades if t.pnl > 0)
+    losses = math.fsum(-t.pnl for t in trades if t.pnl < 0)
+    return gains / losses if losses > 0 else None
 
 
 def summarize(
@@ -67,6 +134,9 @@ def summarize(
     trades: Sequence[ClosedTrade],
     fees: float,
     periods_per_year: float = TRADING_DAYS_PER_YEAR,
+    *,
+    traded_notional: float = 0.0,
+    ts_ns: np.ndarray | None = None,
 ) -> PerformanceSummary:
     equity = np.asarray(equity, dtype=np.float64)
     if equity.ndim != 1 or equity.shape[0] == 0:
@@ -81,21 +151,18 @@ def summarize(
     else:
         cagr = growth ** (1.0 / years) - 1.0 if growth > 0 else -1.0
     returns = equity[1:] / equity[:-1] - 1.0 if n > 1 else np.zeros(0)
-    if returns.shape[0] > 1:
-        std = float(np.std(returns, ddof=1))
-        mean = float(np.mean(returns))
-        volatility = std * math.sqrt(periods_per_year)
-        # float noise on constant returns is not dispersion
-        dispersed = std > 1e-12 * max(1.0, abs(mean))
-        sharpe = mean / std * math.sqrt(periods_per_year) if dispersed else 0.0
-    else:
-        volatility, sharpe = 0.0, 0.0
-    exposure_ratio = np.divide(
-        np.asarray(gross_exposure, dtype=np.float64),
-        equity,
-        out=np.zeros_like(equity),
-        where=equity > 0,
-    )
+    volatility, sharpe, sortino = _ratios(returns, periods_per_year)
+    gross = np.asarray(gross_exposure, dtype=np.float64)
+    exposure_ratio = np.divide(gross, equity, out=np.zeros_like(equity), where=equity > 0)
+    max_drawdown = float(np.min(drawdown_series(equity)))
+    peak_at, recovered_at = longest_drawdown(equity)
+    drawdown_days = None
+    if ts_ns is not None and len(ts_ns) == n:
+        drawdown_days = (int(ts_ns[recovered_at]) - int(ts_ns[peak_at])) / _NS_PER_DAY
+    mean_equity = float(np.mean(equity))
+    turnover = traded_notional / mean_equity if mean_equity > 0 else 0.0
+    if years >= 1.0 / periods_per_year:
+        turnover /= years
     closed = len(trades)
     wins = sum(1 for t in trades if t.is_win)
     return PerformanceSummary(
@@ -105,10 +172,17 @@ def summarize(
         cagr=cagr,
         volatility=volatility,
         sharpe=sharpe,
-        max_drawdown=float(np.min(drawdown_series(equity))),
+        max_drawdown=max_drawdown,
         exposure=float(np.mean(exposure_ratio)),
         trades=closed,
         win_rate=(wins / closed) if closed else None,
         fees=float(fees),
         bars=n,
+        sortino=sortino,
+        calmar=cagr / -max_drawdown if max_drawdown < 0 else None,
+        max_drawdown_bars=recovered_at - peak_at,
+        max_drawdown_days=drawdown_days,
+        time_in_market=float(np.mean(gross > 0)) if gross.shape == equity.shape else 0.0,
+        turnover=turnover,
+        profit_factor=_profit_factor(trades),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from emp.domain.fills import Fill
 
@@ -11,16 +12,34 @@ _QTY_EPS = 1e-9
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClosedTrade:
+    """One round trip.
+
+    ``entry_price`` and ``exit_price`` are the volume-weighted prices of the fills that
+    opened (or added to) and reduced the position; ``fees`` is every fee paid inside the
+    round trip (a fill that crosses through zero splits its fee pro rata between the trade
+    it closes and the one it opens). ``pnl`` is realized trading PnL minus ``fees``. The
+    three are descriptive and not compared by ``==``.
+    """
+
     symbol: str
     direction: int  # +1 long, -1 short
     entry_ns: int
     exit_ns: int
     max_quantity: float
     pnl: float  # realized trading PnL minus every fee paid inside the round trip
+    # Descriptive extras, left out of equality (two trades are equal when their identity,
+    # size and PnL are; NaN prices would otherwise make a trade unequal to itself).
+    entry_price: float = field(default=math.nan, compare=False)
+    exit_price: float = field(default=math.nan, compare=False)
+    fees: float = field(default=0.0, compare=False)
 
     @property
     def is_win(self) -> bool:
         return self.pnl > 0
+
+    @property
+    def side(self) -> str:
+        return "long" if self.direction > 0 else "short"
 
 
 @dataclass(slots=True)
@@ -29,6 +48,37 @@ class _OpenTrade:
     entry_ns: int
     max_quantity: float
     pnl: float
+    fees: float
+    entry_quantity: float
+    entry_price: float
+    exit_quantity: float = 0.0
+    exit_price: float = math.nan
+
+    def add_entry(self, quantity: float, price: float) -> None:
+        total = self.entry_quantity + quantity
+        # a running mean: one fill (or fills at one price) give that price exactly
+        self.entry_price += (price - self.entry_price) * (quantity / total)
+        self.entry_quantity = total
+
+    def add_exit(self, quantity: float, price: float) -> None:
+        total = self.exit_quantity + quantity
+        if self.exit_quantity == 0:
+            self.exit_price = price
+        else:
+            self.exit_price += (price - self.exit_price) * (quantity / total)
+        self.exit_quantity = total
+
+
+def _opened(fill: Fill, quantity: float, fee: float, direction: int) -> _OpenTrade:
+    return _OpenTrade(
+        direction=direction,
+        entry_ns=fill.ts_ns,
+        max_quantity=quantity,
+        pnl=-fee,
+        fees=fee,
+        entry_quantity=quantity,
+        entry_price=fill.price,
+    )
 
 
 class TradeLog:
@@ -44,27 +94,29 @@ class TradeLog:
         if trade is None:
             if abs(position_after) <= _QTY_EPS:  # pragma: no cover - a fill always moves
                 return
-            self._open[fill.symbol] = _OpenTrade(
-                direction=1 if position_after > 0 else -1,
-                entry_ns=fill.ts_ns,
-                max_quantity=abs(position_after),
-                pnl=-fill.fee,
-            )
+            direction = 1 if position_after > 0 else -1
+            self._open[fill.symbol] = _opened(fill, abs(position_after), fill.fee, direction)
             return
         crossed = position_before * position_after < 0
         if crossed:
             # split the fee pro rata between the closing and the opening part
-            closing_share = abs(position_before) / fill.quantity
-            trade.pnl += realized_pnl - fill.fee * closing_share
+            closing = abs(position_before)
+            closing_share = closing / fill.quantity
+            closing_fee = fill.fee * closing_share
+            trade.pnl += realized_pnl - closing_fee
+            trade.fees += closing_fee
+            trade.add_exit(closing, fill.price)
             self._close(fill.symbol, trade, fill.ts_ns)
-            self._open[fill.symbol] = _OpenTrade(
-                direction=1 if position_after > 0 else -1,
-                entry_ns=fill.ts_ns,
-                max_quantity=abs(position_after),
-                pnl=-fill.fee * (1.0 - closing_share),
-            )
+            direction = 1 if position_after > 0 else -1
+            opening_fee = fill.fee * (1.0 - closing_share)
+            self._open[fill.symbol] = _opened(fill, abs(position_after), opening_fee, direction)
             return
         trade.pnl += realized_pnl - fill.fee
+        trade.fees += fill.fee
+        if abs(position_after) > abs(position_before):
+            trade.add_entry(fill.quantity, fill.price)
+        else:
+            trade.add_exit(fill.quantity, fill.price)
         trade.max_quantity = max(trade.max_quantity, abs(position_after))
         if abs(position_after) <= _QTY_EPS:
             self._close(fill.symbol, trade, fill.ts_ns)
@@ -79,6 +131,9 @@ class TradeLog:
                 exit_ns=exit_ns,
                 max_quantity=trade.max_quantity,
                 pnl=trade.pnl,
+                entry_price=trade.entry_price,
+                exit_price=trade.exit_price,
+                fees=trade.fees,
             )
         )
 

@@ -6,8 +6,8 @@
 it. Both implement :class:`~emp.ports.simulated_venue.SimulatedVenuePort`.
 """
 
-from emp.adapters.fix_sim.config import SimulatedVenueConfig
+from emp.adapters.fix_sim.config import FillModel, SimulatedVenueConfig
 from emp.adapters.fix_sim.mock_fix import MockFixVenue
 from emp.adapters.fix_sim.venue import SimulatedVenue
 
-__all__ = ["MockFixVenue", "SimulatedVenue", "SimulatedVenueConfig"]
+__all__ = ["FillModel", "MockFixVenue", "SimulatedVenue", "SimulatedVenueConfig"]

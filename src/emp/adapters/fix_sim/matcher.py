@@ -1,9 +1,12 @@
 """Bar matching as pure functions: one working order against one bar, no bookkeeping.
 
-The fill model is next-bar-open: the venue only offers an order bars that opened after it
-was sent, and prices come from that bar alone.
+Under the default next-bar-open fill model the venue only offers an order bars that opened
+after it was sent, and prices come from that bar alone. Under the close fill model an order
+arriving during a bar is matched at once against that bar's close (:func:`close_bar`: a bar
+whose open, high, low and close are all the close), then like any other order on later bars.
 
-* MARKET fills at the bar's open, moved ``slippage_bps`` against the trader.
+* MARKET fills at the bar's open, moved ``slippage_bps + spread_bps / 2`` against the
+  trader (the spread is quoted around the open, which is taken as the mid).
 * LIMIT buy fills at the open when the open is at or below the limit, else at the limit
   when the bar's low reaches it; a LIMIT sell mirrors this with the high.
 * The quantity is the order's leaves, capped at ``max_volume_participation`` of the bar's
@@ -87,18 +90,26 @@ def fillable_quantity(
 
 
 def commission(quantity: float, price: float, config: SimulatedVenueConfig) -> float:
-    """The fee of one fill: ``max(min, bps * notional / 1e4 + per_share * quantity)``."""
+    """The fee of one fill: ``max(min, bps * notional / 1e4 + per_share * quantity + fixed)``."""
     variable = (
         config.commission_bps * quantity * price / 10_000.0 + config.commission_per_share * quantity
     )
+    if config.commission_fixed:
+        variable += config.commission_fixed
     return max(config.min_commission, variable)
+
+
+def close_bar(bar: Bar) -> Bar:
+    """``bar`` collapsed onto its close: what an order arriving at the close can trade on."""
+    close = bar.close
+    return Bar(bar.symbol, bar.ts_ns, close, close, close, close, bar.volume)
 
 
 def match_on_bar(
     terms: MatchTerms, bar: Bar, instrument: Instrument, config: SimulatedVenueConfig
 ) -> BarOutcome:
     """Match one eligible order against ``bar``."""
-    price = fill_price(terms, bar, config.slippage_bps)
+    price = fill_price(terms, bar, config.market_impact_bps)
     leaves = terms.leaves_quantity
     quantity = 0.0
     if price is not None:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import math
 
-from emp.adapters.fix_sim.config import SimulatedVenueConfig
-from emp.adapters.fix_sim.matcher import Execution, Remainder, commission, match_on_bar
+from emp.adapters.fix_sim.config import FillModel, SimulatedVenueConfig
+from emp.adapters.fix_sim.matcher import (
+    Execution,
+    Remainder,
+    close_bar,
+    commission,
+    match_on_bar,
+)
 from emp.adapters.fix_sim.reports import CancelRejectCode, OrderSnapshot, VenueReport
 from emp.adapters.fix_sim.working_order import QTY_TOLERANCE, WorkingOrder
 from emp.domain.bars import Bar
@@ -44,6 +50,10 @@ class SimulatedVenue:
     :class:`OrderCancelRejected`. Cancels and expiries name the order by its current
     ClOrdID (after a replace, the replacement's).
 
+    Under ``FillModel.CLOSE`` an accepted order whose symbol has a current bar is matched
+    at once against that bar's close (stamped with the bar's ``ts_ns``); what is left
+    then follows its time in force on later bars as usual.
+
     All ids and timestamps are deterministic: the same commands and bars give the same
     events. Pull them with :meth:`drain_events`.
     """
@@ -61,6 +71,8 @@ class SimulatedVenue:
         self._replaced_by: dict[str, str] = {}
         self._working: dict[str, list[WorkingOrder]] = {}
         self._last_bar_ts: dict[str, int] = {}
+        self._last_bar: dict[str, Bar] = {}
+        self._at_close = self._config.fill_model is FillModel.CLOSE
         self._reports: list[VenueReport] = []
         self._order_count = 0
         self._exec_count = 0
@@ -109,6 +121,13 @@ class SimulatedVenue:
             ts_ns=now,
         )
         self._record(accepted, order)
+        if self._at_close:
+            current = self._last_bar.get(order.symbol)
+            if current is not None:
+                instrument = self._instruments[order.symbol]
+                self._match(order, close_bar(current), instrument)
+                if order.status.is_terminal:
+                    self._working[order.symbol].remove(order)
 
     def cancel_order(self, command: CancelOrder) -> None:
         now = self._clock.now_ns()
@@ -151,6 +170,8 @@ class SimulatedVenue:
         previous = self._last_bar_ts.get(bar.symbol)
         if previous is None or bar.ts_ns > previous:
             self._last_bar_ts[bar.symbol] = bar.ts_ns
+            if self._at_close:
+                self._last_bar[bar.symbol] = bar
         orders = self._working.get(bar.symbol)
         if not orders:
             return

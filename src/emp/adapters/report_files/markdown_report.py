@@ -6,6 +6,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from emp.adapters.report_files.backtest_markdown import (
+    backtest_plot_lines,
+    backtest_sections,
+    fill_model_banner,
+)
 from emp.adapters.report_files.json_report import dumps_canonical
 from emp.domain import performance
 from emp.domain.clock_time import ns_to_iso
@@ -17,9 +22,17 @@ LAST_TRADES_SHOWN = 20
 SHORT_HASH_LENGTH = 12
 
 _PERCENT_METRICS = frozenset(
-    {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "win_rate"}
+    {
+        "total_return",
+        "cagr",
+        "volatility",
+        "max_drawdown",
+        "exposure",
+        "win_rate",
+        "time_in_market",
+    }
 )
-_RATIO_METRICS = frozenset({"sharpe"})
+_RATIO_METRICS = frozenset({"sharpe", "sortino", "calmar", "profit_factor", "turnover"})
 _MONEY_METRICS = frozenset({"initial_equity", "final_equity", "fees", "pnl"})
 
 # (row label, identity keys tried in order); keys not listed here are shown after these rows.
@@ -137,11 +150,19 @@ def _notes_section(notes: Sequence[str]) -> list[str]:
     return ["## Notes", "", *body, ""]
 
 
-def _plots_section() -> list[str]:
-    return ["## Plots", "", "![equity](equity.png)", "", "![drawdown](drawdown.png)", ""]
+def _plots_section(report: RunReport) -> list[str]:
+    return [
+        "## Plots",
+        "",
+        "![equity](equity.png)",
+        "",
+        "![drawdown](drawdown.png)",
+        "",
+        *backtest_plot_lines(report),
+    ]
 
 
-def _trades_section(trades: Sequence[ClosedTrade]) -> list[str]:
+def _trades_section(trades: Sequence[ClosedTrade], parquet: str = "") -> list[str]:
     shown = list(trades)[-LAST_TRADES_SHOWN:]
     title = f"## Last {len(shown)} of {len(trades)} closed trades"
     if not shown:
@@ -161,7 +182,7 @@ def _trades_section(trades: Sequence[ClosedTrade]) -> list[str]:
             f"| {format_metric('pnl', trade.pnl)} |"
         )
     lines.append("")
-    lines.append("All trades: [trades.csv](trades.csv)")
+    lines.append(f"All trades: [trades.csv](trades.csv){parquet}")
     return [*lines, ""]
 
 
@@ -199,12 +220,17 @@ def render_markdown(report: RunReport) -> bytes:
     lines = [
         f"# Run report: {report.run_id}",
         "",
+        *fill_model_banner(report),
         *_summary_section(report.summary),
         *_identity_section(report.identity),
         *_definitions_section(),
         *_notes_section(report.notes),
         *_risk_section(report.risk),
-        *_plots_section(),
-        *_trades_section(report.trades),
+        *backtest_sections(report),
+        *_plots_section(report),
+        *_trades_section(
+            report.trades,
+            ", [trades.parquet](trades.parquet)" if backtest_plot_lines(report) else "",
+        ),
     ]
     return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from emp.adapters.report_files.json_report import render_json
 from emp.adapters.report_files.markdown_report import render_markdown
 from emp.adapters.report_files.plots import render_drawdown_png, render_equity_png
-from emp.adapters.report_files.trades_csv import render_trades_csv
+from emp.adapters.report_files.trades_csv import render_trades_csv, render_trades_parquet
 from emp.ports.report_sink import ReportError, RunReport
 
 REPORT_FILES: tuple[str, ...] = (
@@ -23,6 +24,31 @@ REPORT_FILES: tuple[str, ...] = (
     "drawdown.png",
     "trades.csv",
 )
+#: Written besides :data:`REPORT_FILES` for a backtest report (one carrying ``exposure``).
+BACKTEST_FILES: tuple[str, ...] = (
+    "rolling_sharpe.png",
+    "monthly_returns.png",
+    "exposure.png",
+    "regimes.png",
+    "trades.parquet",
+)
+
+
+def backtest_extras(report: RunReport) -> tuple[np.ndarray | None, Sequence[str] | None, Any]:
+    """``(exposure, regimes, analysis)`` of a backtest report, ``None``s for any other.
+
+    A backtest report is a :class:`RunReport` that also carries an ``exposure`` series
+    (and optionally ``regimes`` labels and an ``analysis`` mapping); see
+    ``emp.app.backtest.BacktestRunReport``.
+    """
+    exposure = getattr(report, "exposure", None)
+    if exposure is None:
+        return None, None, {}
+    return (
+        np.asarray(exposure, dtype=np.float64),
+        getattr(report, "regimes", None),
+        getattr(report, "analysis", None) or {},
+    )
 
 
 def _check_report(report: RunReport) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,8 +86,11 @@ class ReportFilesWriter:
     """Writes a :class:`RunReport` into ``<reports_dir>/<run_id>/`` as five files.
 
     ``report.json`` (deterministic: the same report gives the same bytes), ``report.md``,
-    ``equity.png``, ``drawdown.png`` and ``trades.csv``. Everything is rendered in memory
-    first and each file is then replaced atomically, so a crash never leaves half a file.
+    ``equity.png``, ``drawdown.png`` and ``trades.csv``; a backtest report (see
+    :func:`backtest_extras`) adds ``rolling_sharpe.png``, ``monthly_returns.png``,
+    ``exposure.png``, ``regimes.png`` (when it has regime labels) and ``trades.parquet``.
+    Everything is rendered in memory first and each file is then replaced atomically, so
+    a crash never leaves half a file.
     Writing the same run id again replaces the earlier files.
     """
 
@@ -81,8 +110,9 @@ class ReportFilesWriter:
             "drawdown.png": lambda: render_drawdown_png(report.run_id, ts_ns, drawdown),
             "trades.csv": lambda: render_trades_csv(report.trades),
         }
+        renderers.update(_backtest_renderers(report, ts_ns, equity))
         contents: dict[str, bytes] = {}
-        for name in REPORT_FILES:
+        for name in renderers:
             try:
                 contents[name] = renderers[name]()
             except (ValueError, TypeError, OverflowError) as e:
@@ -101,3 +131,37 @@ class ReportFilesWriter:
                 f"{e.strerror or e}"
             ) from e
         return written
+
+
+def _backtest_renderers(
+    report: RunReport, ts_ns: np.ndarray, equity: np.ndarray
+) -> dict[str, Callable[[], bytes]]:
+    from emp.adapters.report_files import backtest_plots
+    from emp.domain.run_analysis import monthly_returns
+
+    exposure, regimes, analysis = backtest_extras(report)
+    if exposure is None:
+        return {}
+    if exposure.shape != equity.shape or (regimes is not None and len(regimes) != len(equity)):
+        raise ReportError(
+            f"expected exposure and regimes with one value per bar ({equity.shape[0]}), were "
+            f"{exposure.shape[0]} and {len(regimes) if regimes is not None else 0} "
+            f"(run {report.run_id!r})"
+        )
+    periods = float(analysis.get("periods_per_year", 252.0))
+    run_id = report.run_id
+    renderers: dict[str, Callable[[], bytes]] = {
+        "rolling_sharpe.png": lambda: backtest_plots.render_rolling_sharpe_png(
+            run_id, ts_ns, equity, periods
+        ),
+        "monthly_returns.png": lambda: backtest_plots.render_monthly_returns_png(
+            run_id, monthly_returns(ts_ns, equity)
+        ),
+        "exposure.png": lambda: backtest_plots.render_exposure_png(run_id, ts_ns, exposure),
+        "trades.parquet": lambda: render_trades_parquet(report.trades),
+    }
+    if regimes is not None:
+        renderers["regimes.png"] = lambda: backtest_plots.render_regimes_png(
+            run_id, ts_ns, equity, regimes
+        )
+    return renderers

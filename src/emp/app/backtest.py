@@ -1,0 +1,304 @@
+"""The backtest service behind `emp backtest`: the demo's spine with backtest options.
+
+bar source → bar store → (streamed back in chunks) → :class:`BarEventEngine` with the
+strategy, the risk manager and the simulated venue that `emp paper` uses → statistics →
+report (``docs/reports/<run-id>/``) → run store. The pieces are the demo's
+(:mod:`emp.app.demo`); this module adds the fill model, the extra costs, streaming input,
+regimes, the extended report and the ``--json`` contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import emp
+from emp.adapters.file_bars import CsvParquetBarSource
+from emp.adapters.fix_sim import FillModel, SimulatedVenueConfig
+from emp.adapters.synthetic import RegimeSwitchingBarSource
+from emp.app.backtest_data import BarsHasher, BarStream, StoredRange, store_chunks
+from emp.app.backtest_report import trades_json, write_report
+from emp.app.containers import Container
+from emp.app.demo import DEFAULT_BARS, DEFAULT_SYMBOLS, make_run_id, risk_config_from, risk_settings
+from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
+from emp.app.plugins import PluginCatalog
+from emp.app.settings import EmpSettings
+from emp.domain.bars import BarSeries
+from emp.domain.errors import EmpError, InvalidConfiguration
+from emp.domain.instruments import Instrument, InstrumentRegistry
+from emp.domain.risk import RiskConfig, build_risk_manager
+from emp.domain.strategy import coerce_parameters
+from emp.ports.run_store import RunRecord
+
+DEFAULT_CHUNK_BARS = 50_000
+#: Risk caps in absolute units and money that only apply to backtests when set explicitly.
+_SCALE_CAPS = ("max_position", "max_order_notional")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestRequest:
+    """What to backtest and how; account, costs and risk limits come from :class:`EmpSettings`.
+
+    Attributes:
+        strategy, params: the strategy's registered name and parameter overrides (text or
+            typed values).
+        data_file: a CSV or Parquet bar file; ``None`` generates seeded synthetic bars.
+        symbols, n_bars: which symbols (of the file, or to generate) and how many bars.
+        from_store: read ``symbols`` straight from the bar store (no ingest).
+        start_ns, end_ns: restrict the run to ``start_ns <= ts < end_ns``.
+        fill_model: ``next_open`` (default) or ``close``.
+        commission_per_share, commission_fixed, min_commission, spread_bps,
+            max_volume_participation: simulated venue costs beyond the settings' bps.
+        chunk_bars: bars per symbol read from the store at a time.
+    """
+
+    strategy: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    data_file: Path | None = None
+    symbols: Sequence[str] | None = None
+    n_bars: int = DEFAULT_BARS
+    from_store: bool = False
+    start_ns: int | None = None
+    end_ns: int | None = None
+    fill_model: str = FillModel.NEXT_OPEN.value
+    commission_per_share: float = 0.0
+    commission_fixed: float = 0.0
+    min_commission: float = 0.0
+    spread_bps: float = 0.0
+    max_volume_participation: float | None = None
+    chunk_bars: int = DEFAULT_CHUNK_BARS
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOutcome:
+    run_id: str
+    summary: Mapping[str, Any]
+    artifacts: Mapping[str, Path]
+    result: RunResult
+    warnings: Sequence[str]
+    analysis: Mapping[str, Any]
+
+    def json_line(self) -> dict[str, Any]:
+        """The ``--json`` object: exactly the keys of the CLI contract."""
+        return {
+            "trades": trades_json(self.result.trades),
+            "n_trades": len(self.result.trades),
+            "final_equity": self.summary["final_equity"],
+            "return_pct": self.summary["total_return"] * 100.0,
+            "max_drawdown_pct": self.summary["max_drawdown"] * 100.0,
+            "sharpe": self.summary["sharpe"],
+        }
+
+
+def backtest_risk_config(settings: EmpSettings, catalog: PluginCatalog) -> RiskConfig:
+    """The demo's risk configuration, without the unit/notional caps unless set explicitly.
+
+    ``max_position`` and ``max_order_notional`` default to absolute sizes fitted to the
+    demo's account; a backtest's scale is its ``--cash``, so they apply only when the user
+    set them (``EMP_MAX_POSITION``, ``EMP_MAX_ORDER_NOTIONAL``) or resize by them.
+    """
+    config = risk_config_from(settings, catalog.risk_checks(settings.model_dump(mode="json")))
+    dropped = {
+        name: None
+        for name in _SCALE_CAPS
+        if name not in settings.model_fields_set and name not in config.resize
+    }
+    return dataclasses.replace(config, **dropped)
+
+
+def venue_config(settings: EmpSettings, request: BacktestRequest) -> SimulatedVenueConfig:
+    return SimulatedVenueConfig(
+        commission_bps=settings.commission_bps,
+        commission_per_share=request.commission_per_share,
+        commission_fixed=request.commission_fixed,
+        min_commission=request.min_commission,
+        slippage_bps=settings.slippage_bps,
+        spread_bps=request.spread_bps,
+        max_volume_participation=request.max_volume_participation,
+        fill_model=request.fill_model,  # validated (InvalidConfiguration) by the config
+    )
+
+
+@dataclass(slots=True)
+class _Data:
+    stored: StoredRange
+    source: str
+    data_hash: str
+    seed: int | None
+    regimes: tuple[np.ndarray, list[str]] | None  # (ts_ns, label) from the generator
+
+
+def _prepare_data(settings: EmpSettings, container: Container, request: BacktestRequest) -> _Data:
+    store = container.bar_store()
+    hasher = BarsHasher()
+    if request.from_store:
+        if not request.symbols:
+            raise InvalidConfiguration("a backtest from the store needs symbols")
+        stored = _restricted(StoredRange.from_store(store, list(request.symbols)), request)
+        for chunk in store_chunks(store, stored, request.chunk_bars):
+            hasher.update(chunk)
+        return _Data(stored, "store", hasher.hexdigest(), None, None)
+    regimes = None
+    if request.data_file is not None:
+        source = CsvParquetBarSource(request.data_file)
+        seed = None
+        described = f"file:{request.data_file.name}"
+    else:
+        source = RegimeSwitchingBarSource(
+            list(request.symbols or DEFAULT_SYMBOLS),
+            n_bars=request.n_bars,
+            seed=settings.seed,
+            tick_size=settings.tick_size,
+        )
+        seed = settings.seed
+        described = source.describe()
+        regimes = source.regime_labels()
+    loaded = source.load(list(request.symbols) if request.symbols else None)
+    store.write_bars(loaded, source=source.describe())
+    stored = _restricted(StoredRange.of(loaded), request)
+    hasher.update(_window(loaded, stored))
+    return _Data(stored, described, hasher.hexdigest(), seed, regimes)
+
+
+def _restricted(stored: StoredRange, request: BacktestRequest) -> StoredRange:
+    start = stored.start_ns if request.start_ns is None else max(stored.start_ns, request.start_ns)
+    end = stored.end_ns if request.end_ns is None else min(stored.end_ns, request.end_ns)
+    if end <= start:
+        raise InvalidConfiguration(
+            f"expected bars in [{request.start_ns}, {request.end_ns}), the data covers "
+            f"[{stored.start_ns}, {stored.end_ns})"
+        )
+    return dataclasses.replace(stored, start_ns=start, end_ns=end)
+
+
+def _window(bars: Mapping[str, BarSeries], stored: StoredRange) -> dict[str, BarSeries]:
+    out = {}
+    for symbol, series in bars.items():
+        lo, hi = np.searchsorted(series.ts_ns, [stored.start_ns, stored.end_ns])
+        if hi > lo:
+            out[symbol] = BarSeries.from_arrays(
+                symbol,
+                series.ts_ns[lo:hi],
+                series.open[lo:hi],
+                series.high[lo:hi],
+                series.low[lo:hi],
+                series.close[lo:hi],
+                series.volume[lo:hi],
+            )
+    return out
+
+
+def run_backtest(
+    settings: EmpSettings,
+    container: Container,
+    catalog: PluginCatalog,
+    request: BacktestRequest,
+    progress: ProgressCallback | None = None,
+) -> BacktestOutcome:
+    """Run one backtest end to end; the run is recorded ``completed`` or ``failed``."""
+    catalog.raise_on_failures()
+    spec = catalog.strategy(request.strategy)
+    params = {**spec.parameters, **coerce_parameters(spec, request.params)}
+    strategy = spec.build(params)  # parameters are validated before any I/O
+    venue_settings = venue_config(settings, request)
+    if request.chunk_bars < 1:
+        raise InvalidConfiguration(f"chunk_bars must be >= 1, was {request.chunk_bars!r}")
+    data = _prepare_data(settings, container, request)
+    symbols = list(data.stored.symbols)
+    instruments = InstrumentRegistry(
+        Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
+        for s in symbols
+    )
+    risk_config = backtest_risk_config(settings, catalog)
+    risk = build_risk_manager(risk_config)
+    config = {
+        "strategy": spec.name,
+        "params": params,
+        "symbols": symbols,
+        "data_source": data.source,
+        "data_hash": data.data_hash,
+        "range_ns": [data.stored.start_ns, data.stored.end_ns],
+        "seed": data.seed,
+        "venue": settings.venue,
+        "fill_model": venue_settings.fill_model.value,
+        "initial_cash": settings.initial_cash,
+        "costs": {
+            "commission_bps": venue_settings.commission_bps,
+            "commission_per_share": venue_settings.commission_per_share,
+            "commission_fixed": venue_settings.commission_fixed,
+            "min_commission": venue_settings.min_commission,
+            "slippage_bps": venue_settings.slippage_bps,
+            "spread_bps": venue_settings.spread_bps,
+            "max_volume_participation": venue_settings.max_volume_participation,
+        },
+        "risk": {
+            **risk_settings(settings),
+            **{name: getattr(risk_config, name) for name in _SCALE_CAPS},
+            "rules": [rule.name for rule in risk.rules],
+        },
+        "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
+        "chunk_bars": request.chunk_bars,
+    }
+    run_store = container.run_store()
+    started_ns = container.clock().now_ns()
+    run_id = make_run_id(started_ns, config)
+    run_store.start_run(
+        RunRecord(
+            run_id=run_id,
+            kind="backtest",
+            strategy=spec.name,
+            config=config,
+            seed=data.seed,
+            data_hash=data.data_hash,
+            package_version=emp.__version__,
+            started_ns=started_ns,
+        )
+    )
+    try:
+        sim_clock = container.sim_clock()
+        engine = BarEventEngine(
+            bars={},
+            instruments=instruments,
+            strategy=strategy,
+            risk=risk,
+            venue=container.venue(instruments=instruments, clock=sim_clock, config=venue_settings),
+            clock=sim_clock,
+            initial_cash=settings.initial_cash,
+            metrics=container.metrics(),
+            kill_signal=container.kill_signal(),
+        )
+        stream = BarStream(
+            store_chunks(container.bar_store(), data.stored, request.chunk_bars), symbols[0]
+        )
+        result = engine.run_chunks(stream, progress)
+        if stream.hasher.hexdigest() != data.data_hash:
+            raise EmpError(
+                "the bars changed in the store during the run: expected data hash "
+                f"{data.data_hash}, was {stream.hasher.hexdigest()}"
+            )
+        summary, artifacts, analysis = write_report(
+            container.report_sink(),
+            run_id=run_id,
+            started_ns=started_ns,
+            config=config,
+            regimes=data.regimes,
+            stream=stream,
+            result=result,
+        )
+        run_store.complete_run(
+            run_id, result.orders, result.fills, summary, container.clock().now_ns()
+        )
+    except BaseException as error:
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            run_store.fail_run(run_id, reason, container.clock().now_ns())
+        except EmpError as store_error:
+            error.add_note(f"could not mark run {run_id} failed: {store_error}")
+        raise
+    warnings = catalog.notify_run_finished(run_id, summary)
+    return BacktestOutcome(run_id, summary, artifacts, result, warnings, analysis)

@@ -1,0 +1,175 @@
+"""`emp backtest`: one strategy over one bar file (or seeded synthetic bars), with a report.
+
+The contract other tools rely on::
+
+    emp backtest --data FILE.(csv|parquet) --strategy NAME [--param key=value ...]
+        [--commission-bps X | --commission-fraction X] [--cash X]
+        [--fill next_open|close] [--json]
+
+With ``--json`` the last line of stdout is one JSON object with exactly ``trades`` (entry and
+exit times, side, prices, size and PnL of every closed round trip), ``n_trades``,
+``final_equity``, ``return_pct``, ``max_drawdown_pct`` and ``sharpe``; the run id and report
+folder go to stderr. Registered by the CLI with ``app.command()(backtest)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emp.app.backtest import DEFAULT_CHUNK_BARS, BacktestRequest, run_backtest
+from emp.app.containers import build_container, close_stores
+from emp.app.demo import DEFAULT_BARS
+from emp.app.errors import ConfigError
+from emp.app.params import parse_params
+from emp.app.plugins import make_plugin_manager
+from emp.app.settings import load_settings
+
+_FILLS = ("next_open", "close")
+_PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "win_rate"}
+_SHOWN = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_bars",
+    "trades",
+    "win_rate",
+    "profit_factor",
+    "exposure",
+    "turnover",
+    "final_equity",
+    "fees",
+    "risk_rejections",
+)
+
+
+def commission_bps_of(bps: float | None, fraction: float | None) -> float | None:
+    """``--commission-bps`` or ``--commission-fraction`` (× 10,000), never both."""
+    if bps is not None and fraction is not None:
+        raise ConfigError("give --commission-bps or --commission-fraction, not both")
+    if fraction is not None:
+        return fraction * 10_000.0
+    return bps
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _fmt(name: str, value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.2%}" if name in _PERCENT else f"{value:,.2f}"
+    return str(value)
+
+
+def backtest(
+    strategy: Annotated[
+        str, typer.Option(help="Strategy name (emp plugins list), e.g. sma_cross.")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="CSV or parquet bars: Date/Open/High/Low/Close/Volume, any case."),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter key=value; repeat.")
+    ] = None,
+    commission_bps: Annotated[
+        float | None,
+        typer.Option(min=0, help="Commission in bps of notional [EMP_COMMISSION_BPS, 1]."),
+    ] = None,
+    commission_fraction: Annotated[
+        float | None,
+        typer.Option(min=0, help="Commission as a fraction of notional (0.001 = 10 bps)."),
+    ] = None,
+    cash: Annotated[float | None, typer.Option(help="Initial cash [EMP_INITIAL_CASH].")] = None,
+    fill: Annotated[
+        str,
+        typer.Option(help="next_open (default: next bar's open) or close (optimistic, flagged)."),
+    ] = "next_open",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object (last line).")
+    ] = False,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols (of the file, or to generate).")
+    ] = None,
+    bars: Annotated[int, typer.Option(min=2, help="Generated bars (no --data).")] = DEFAULT_BARS,
+    seed: Annotated[int | None, typer.Option(help="Generator seed [EMP_SEED, 42].")] = None,
+    slippage_bps: Annotated[
+        float | None, typer.Option(min=0, help="Slippage against the trader [EMP_SLIPPAGE_BPS].")
+    ] = None,
+    spread_bps: Annotated[
+        float, typer.Option(min=0, help="Quoted spread in bps; market orders cross half.")
+    ] = 0.0,
+    commission_per_share: Annotated[float, typer.Option(min=0, help="Per unit filled.")] = 0.0,
+    commission_fixed: Annotated[float, typer.Option(min=0, help="Flat fee per fill.")] = 0.0,
+    min_commission: Annotated[float, typer.Option(min=0, help="Least fee per fill.")] = 0.0,
+    reports_dir: Annotated[
+        Path | None, typer.Option(help="Report folder [EMP_REPORTS_DIR, docs/reports].")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH, .emp/emp.duckdb].")
+    ] = None,
+    chunk_bars: Annotated[
+        int, typer.Option(min=1, help="Bars per symbol streamed from the store at a time.")
+    ] = DEFAULT_CHUNK_BARS,
+) -> None:
+    """Backtest a strategy through risk and the simulated venue; write a report."""
+    if fill not in _FILLS:
+        raise ConfigError(f"--fill must be one of {', '.join(_FILLS)}, was {fill!r}")
+    settings = load_settings(
+        seed=seed,
+        initial_cash=cash,
+        commission_bps=commission_bps_of(commission_bps, commission_fraction),
+        slippage_bps=slippage_bps,
+        reports_dir=reports_dir,
+        db_path=db,
+    )
+    request = BacktestRequest(
+        strategy=strategy,
+        params=parse_params(param or []),
+        data_file=data,
+        symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
+        n_bars=bars,
+        fill_model=fill,
+        commission_per_share=commission_per_share,
+        commission_fixed=commission_fixed,
+        min_commission=min_commission,
+        spread_bps=spread_bps,
+        chunk_bars=chunk_bars,
+    )
+    container = build_container(settings)
+    catalog = make_plugin_manager(load_entrypoints=not settings.disable_plugin_autoload)
+    try:
+        outcome = run_backtest(settings, container, catalog, request)
+    finally:
+        close_stores(container, settings)
+    console = _stderr()
+    for warning in outcome.warnings:
+        console.print(f"warning: {warning}")
+    report = outcome.artifacts.get("report.md")
+    folder = report.parent if report is not None else None
+    if json_output:
+        console.print(f"run {outcome.run_id}: report {folder}")
+        print(json.dumps(outcome.json_line(), sort_keys=True))
+        return
+    table = Table(title=f"backtest {outcome.run_id} ({fill} fills)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in _SHOWN:
+        table.add_row(key, _fmt(key, outcome.summary.get(key)))
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    out.print(table)
+    if folder is not None:
+        out.print(f"report: {folder}")

@@ -1,0 +1,198 @@
+"""A backtest's statistics, analyses and report (the files a person reads).
+
+:class:`BacktestRunReport` carries what a backtest report adds to a
+:class:`~emp.ports.report_sink.RunReport`; :func:`write_report` computes the metrics
+(:mod:`emp.domain.performance`), regimes, monthly returns, PnL attribution and policy
+regret (:mod:`emp.domain.run_analysis`) and hands everything to the report sink.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import emp
+from emp.adapters.fix_sim import FillModel
+from emp.app.backtest_data import BarStream
+from emp.app.engine import RunResult
+from emp.domain.clock_time import ns_to_datetime, ns_to_iso
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.orders import OrderType
+from emp.domain.performance import drawdown_series, infer_periods_per_year, summarize
+from emp.domain.regime import WARMUP
+from emp.domain.run_analysis import (
+    detect_regimes,
+    monthly_returns,
+    pnl_attribution,
+    policy_regret,
+    regime_breakdown,
+)
+from emp.domain.trades import ClosedTrade
+from emp.ports.report_sink import ReportSinkPort, RunReport
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestRunReport(RunReport):
+    """A :class:`RunReport` with the series a backtest report adds (see the report adapter).
+
+    Transitional: once ``RunReport`` carries these fields, this subclass goes away.
+    """
+
+    exposure: np.ndarray
+    regimes: Sequence[str] | None = None
+    analysis: Mapping[str, Any] = field(default_factory=dict)
+
+
+def trades_json(trades: Sequence[ClosedTrade]) -> list[dict[str, Any]]:
+    """Closed round trips as plain JSON values (ISO-8601 UTC times)."""
+    return [
+        {
+            "symbol": t.symbol,
+            "side": t.side,
+            "entry_time": ns_to_iso(t.entry_ns),
+            "exit_time": ns_to_iso(t.exit_ns),
+            "entry_price": t.entry_price,
+            "exit_price": t.exit_price,
+            "size": t.max_quantity,
+            "pnl": t.pnl,
+        }
+        for t in trades
+    ]
+
+
+@functools.cache
+def git_revision() -> str | None:
+    """The commit EMP's source is checked out at, or ``None`` outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(emp.__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    revision = done.stdout.strip()
+    return revision if done.returncode == 0 and revision else None
+
+
+def regime_labels(
+    regimes: tuple[np.ndarray, list[str]] | None, stream: BarStream, timeline: np.ndarray
+) -> tuple[list[str], str]:
+    """One label per timestamp: the generator's regimes, else detected from the closes."""
+    if regimes is not None:
+        ts, labels = regimes
+        source, names = "synthetic generator (true hidden regimes)", labels
+    else:
+        ts = np.concatenate(stream.ts) if stream.ts else np.zeros(0, dtype=np.int64)
+        closes = np.concatenate(stream.closes) if stream.closes else np.zeros(0)
+        names = detect_regimes(closes)
+        source = f"detected from {stream.reference} closes (realised vol / trend, window 50)"
+    index = np.searchsorted(ts, timeline, side="right") - 1
+    return [names[i] if i >= 0 else WARMUP for i in index.tolist()], source
+
+
+def _attribution(result: RunResult, config: Mapping[str, Any]) -> dict[str, float]:
+    market = {o.client_order_id for o in result.orders if o.order_type is OrderType.MARKET}
+    costs = config["costs"]
+    impact = (costs["slippage_bps"] + costs["spread_bps"] / 2.0) / 10_000.0
+    fills = [(f.signed_quantity, f.price, f.client_order_id in market) for f in result.fills]
+    total = float(result.equity[-1] - result.equity[0])
+    return pnl_attribution(fills, impact, total, result.portfolio.fees_paid)
+
+
+def _regret(stream: BarStream, result: RunResult) -> dict[str, Any]:
+    closes = np.concatenate(stream.closes) if stream.closes else np.zeros(0)
+    regret: dict[str, Any] = {"symbol": stream.reference}
+    regret.update(policy_regret(closes, float(result.equity[0]), float(result.equity[-1])))
+    return regret
+
+
+def write_report(
+    report_sink: ReportSinkPort,
+    *,
+    run_id: str,
+    started_ns: int,
+    config: Mapping[str, Any],
+    regimes: tuple[np.ndarray, list[str]] | None,
+    stream: BarStream,
+    result: RunResult,
+) -> tuple[dict[str, Any], Mapping[str, Path], dict[str, Any]]:
+    """Statistics, analyses and the report files; returns ``(summary, artifacts, analysis)``."""
+    if result.ts_ns.shape[0] == 0:
+        raise InvalidConfiguration("the backtest read no bars")
+    periods = infer_periods_per_year(result.ts_ns)
+    performance = summarize(
+        result.equity,
+        result.gross_exposure,
+        result.trades,
+        result.portfolio.fees_paid,
+        periods_per_year=periods,
+        traded_notional=math.fsum(f.notional for f in result.fills),
+        ts_ns=result.ts_ns,
+    )
+    labels, regime_source = regime_labels(regimes, stream, result.ts_ns)
+    analysis = {
+        "fill_model": config["fill_model"],
+        "periods_per_year": periods,
+        "regimes": {"source": regime_source, "breakdown": regime_breakdown(result.equity, labels)},
+        "monthly_returns": monthly_returns(result.ts_ns, result.equity).as_dict(),
+        "attribution": _attribution(result, config),
+        "regret": _regret(stream, result),
+    }
+    summary = {
+        **performance.to_dict(),
+        "orders": len(result.orders),
+        "fills": len(result.fills),
+        "risk_rejections": result.risk_rejections,
+        "risk_resizes": result.risk_resizes,
+        "risk_final_state": result.risk_state.get("trading_state"),
+        "venue_rejections": result.venue_rejections,
+    }
+    notes = list(result.notes)
+    if config["fill_model"] == FillModel.CLOSE.value:
+        notes.insert(
+            0,
+            "close-of-bar fills: orders fill at the close of the bar they were decided on, "
+            "a price the decision already saw (optimistic; next_open is the honest default)",
+        )
+    identity = {
+        "run_id": run_id,
+        "kind": "backtest",
+        "strategy": config["strategy"],
+        "seed": config["seed"],
+        "data_hash": config["data_hash"],
+        "created_utc": ns_to_datetime(started_ns).isoformat(),
+        "package_version": emp.__version__,
+        "git_revision": git_revision(),
+        "fill_model": config["fill_model"],
+        "config": config,
+    }
+    equity = result.equity
+    exposure = np.divide(result.gross_exposure, equity, out=np.zeros_like(equity), where=equity > 0)
+    artifacts = report_sink.write(
+        BacktestRunReport(
+            run_id=run_id,
+            identity=identity,
+            summary=summary,
+            ts_ns=result.ts_ns,
+            equity=equity,
+            drawdown=drawdown_series(equity),
+            trades=result.trades,
+            notes=notes,
+            risk=result.risk_state,
+            exposure=exposure,
+            regimes=labels,
+            analysis=analysis,
+        )
+    )
+    return summary, artifacts, analysis

@@ -1,0 +1,151 @@
+"""SMA crossover: EMP's built-in reference strategy for backtests and the screening path.
+
+On each bar's close, with ``SMA_n`` the mean of the last ``n`` closes:
+
+* ``fast`` SMA above the ``slow`` SMA → be long;
+* otherwise → be flat (``mode="long_only"``) or short (``mode="reverse"``, always in the
+  market).
+
+A position is only traded when its side must change (never re-sized while the side holds).
+The target size is ``units`` when given, else all of the account's equity (split equally
+across the run's symbols) at the decision close, rounded down to whole lots: with one
+symbol and no position, that is all available cash. Orders are MARKET orders; under the
+default fill model they fill at the next bar's open, so the cost can differ from the budget
+by the overnight gap (cash may then dip slightly below zero, or a little stays uninvested).
+
+The SMAs are computed from a running sum of closes, ``(S_t − S_{t−n}) / n``, exactly as
+``numpy.cumsum`` does it, so the vectorised screening path
+(:mod:`emp.domain.screening`) takes bit-identical decisions. "Above" means above by more
+than ``TIE_TOLERANCE × S_t``: an exact tie (common on a tick grid) is not a long signal,
+whatever ulps of rounding the running sums carry (other engines, summing each window
+afresh, see such ties as ties too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from emp.domain.bars import Bar
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.orders import OrderSide
+from emp.domain.strategy import OrderIntent, Strategy, StrategyContext, StrategySpec
+
+#: Two SMAs closer than this × the running sum of closes are equal (a tie is not "above"):
+#: on a tick grid exact ties happen, and the running-sum arithmetic leaves ulps of noise.
+TIE_TOLERANCE = 1e-14
+LONG_ONLY = "long_only"
+REVERSE = "reverse"
+MODES: tuple[str, ...] = (LONG_ONLY, REVERSE)
+
+
+class _CumulativeSums:
+    """The last ``slow + 1`` running sums of closes (``S_0 = 0``) in a ring buffer."""
+
+    __slots__ = ("_count", "_ring", "_size", "_total")
+
+    def __init__(self, slow: int) -> None:
+        self._size = slow + 1
+        self._ring = [0.0] * self._size
+        self._count = 1  # S_0 = 0 is known
+        self._total = 0.0
+
+    def push(self, close: float) -> None:
+        self._total = self._total + close
+        self._ring[self._count % self._size] = self._total
+        self._count += 1
+
+    def back(self, lag: int) -> float | None:
+        """``S_{t+1-lag}`` where ``S_{t+1}`` is the newest sum; ``None`` if not yet known."""
+        if lag >= self._count:
+            return None
+        return self._ring[(self._count - 1 - lag) % self._size]
+
+
+def desired_side(fast_sma: float, slow_sma: float, mode: str, tie: float = 0.0) -> int:
+    """+1 long, -1 short, 0 flat: the side ``mode`` wants for these two averages.
+
+    Long needs ``fast_sma − slow_sma > tie``.
+    """
+    if fast_sma - slow_sma > tie:
+        return 1
+    return -1 if mode == REVERSE else 0
+
+
+class SmaCross(Strategy):
+    """Long when SMA(fast) > SMA(slow); otherwise flat or short (see the module doc)."""
+
+    name = "sma_cross"
+
+    def __init__(
+        self, *, fast: int = 10, slow: int = 30, mode: str = LONG_ONLY, units: float = 0.0
+    ) -> None:
+        if isinstance(fast, bool) or isinstance(slow, bool) or not 1 <= fast < slow:
+            raise InvalidConfiguration(
+                f"sma_cross needs integers 1 <= fast < slow, was fast={fast!r}, slow={slow!r}"
+            )
+        if mode not in MODES:
+            raise InvalidConfiguration(
+                f"sma_cross mode must be one of {', '.join(MODES)}, was {mode!r}"
+            )
+        if not units >= 0:
+            raise InvalidConfiguration(f"sma_cross units must be >= 0, was {units!r}")
+        self._fast = int(fast)
+        self._slow = int(slow)
+        self._mode = mode
+        self._units = float(units)
+        self._sums: dict[str, _CumulativeSums] = {}
+
+    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Sequence[OrderIntent]:
+        sums = self._sums.get(bar.symbol)
+        if sums is None:
+            sums = self._sums[bar.symbol] = _CumulativeSums(self._slow)
+        sums.push(bar.close)
+        oldest = sums.back(self._slow)
+        if oldest is None:
+            return ()
+        newest = sums.back(0)
+        fast_base = sums.back(self._fast)
+        assert newest is not None and fast_base is not None
+        side = desired_side(
+            (newest - fast_base) / self._fast,
+            (newest - oldest) / self._slow,
+            self._mode,
+            TIE_TOLERANCE * newest,
+        )
+        current = ctx.position(bar.symbol)
+        current_side = (current > 0) - (current < 0)
+        if side == current_side:
+            return ()
+        if side == 0:
+            target = 0.0
+        else:
+            size = self._units
+            if size <= 0:
+                budget = ctx.equity / max(1, len(ctx.symbols))
+                size = ctx.instrument(bar.symbol).round_down_quantity(budget / bar.close)
+            target = side * size
+        delta = target - current
+        if delta == 0:
+            return ()
+        order_side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        return (
+            OrderIntent(symbol=bar.symbol, side=order_side, quantity=abs(delta), tag=self.name),
+        )
+
+
+def _build(params: Mapping[str, Any]) -> Strategy:
+    return SmaCross(
+        fast=params["fast"], slow=params["slow"], mode=params["mode"], units=params["units"]
+    )
+
+
+SMA_CROSS_SPEC = StrategySpec(
+    name="sma_cross",
+    factory=_build,
+    description=(
+        "Long when SMA(fast) > SMA(slow), else flat (mode=long_only) or short "
+        "(mode=reverse); all equity in whole units unless units > 0."
+    ),
+    parameters={"fast": 10, "slow": 30, "mode": LONG_ONLY, "units": 0.0},
+)
