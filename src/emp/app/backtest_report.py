@@ -1,9 +1,9 @@
 """A backtest's statistics, analyses and report (the files a person reads).
 
-:class:`BacktestRunReport` carries what a backtest report adds to a
-:class:`~emp.ports.report_sink.RunReport`; :func:`write_report` computes the metrics
+:func:`write_report` computes the metrics
 (:mod:`emp.domain.performance`), regimes, monthly returns, PnL attribution and policy
-regret (:mod:`emp.domain.run_analysis`) and hands everything to the report sink.
+regret (:mod:`emp.domain.run_analysis`) and hands everything to the report sink as a
+:class:`~emp.ports.report_sink.RunReport` with its exposure, regimes and analysis.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import functools
 import math
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +35,6 @@ from emp.domain.run_analysis import (
 )
 from emp.domain.trades import ClosedTrade
 from emp.ports.report_sink import ReportSinkPort, RunReport
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BacktestRunReport(RunReport):
-    """A :class:`RunReport` with the series a backtest report adds (see the report adapter).
-
-    Transitional: once ``RunReport`` carries these fields, this subclass goes away.
-    """
-
-    exposure: np.ndarray
-    regimes: Sequence[str] | None = None
-    analysis: Mapping[str, Any] = field(default_factory=dict)
 
 
 def trades_json(trades: Sequence[ClosedTrade]) -> list[dict[str, Any]]:
@@ -180,7 +167,7 @@ def write_report(
     equity = result.equity
     exposure = np.divide(result.gross_exposure, equity, out=np.zeros_like(equity), where=equity > 0)
     artifacts = report_sink.write(
-        BacktestRunReport(
+        RunReport(
             run_id=run_id,
             identity=identity,
             summary=summary,

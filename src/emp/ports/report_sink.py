@@ -31,6 +31,13 @@ class RunReport:
     notes: Sequence[str] = ()
     #: The risk layer's exported state (trading-state timeline, decisions, audit trail).
     risk: Mapping[str, Any] = field(default_factory=dict)
+    #: Gross exposure per bar; when given, the report adds the exposure and rolling-Sharpe
+    #: plots and the monthly-returns heatmap (backtests give it).
+    exposure: np.ndarray | None = None
+    #: A regime label per bar (regime bands in the plots), when known.
+    regimes: Sequence[str] | None = None
+    #: Further analyses (attribution, regret, regime breakdown, monthly returns) by name.
+    analysis: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

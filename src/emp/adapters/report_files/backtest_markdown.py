@@ -106,16 +106,16 @@ def _regret(analysis: Mapping[str, Any]) -> list[str]:
 
 def backtest_sections(report: RunReport) -> list[str]:
     """Regimes, monthly returns, attribution and regret tables (empty for other reports)."""
-    analysis = getattr(report, "analysis", None) or {}
+    analysis = report.analysis
     return [*_regimes(analysis), *_monthly(analysis), *_attribution(analysis), *_regret(analysis)]
 
 
 def backtest_plot_lines(report: RunReport) -> list[str]:
-    if getattr(report, "exposure", None) is None:
+    if report.exposure is None:
         return []
     lines: list[str] = []
     for title, name in BACKTEST_PLOTS:
-        if name == "regimes.png" and getattr(report, "regimes", None) is None:
+        if name == "regimes.png" and report.regimes is None:
             continue
         lines += [f"![{title}]({name})", ""]
     return lines

@@ -85,7 +85,7 @@ def render_json(report: RunReport) -> bytes:
         "series": _series_stats(report),
         "risk": report.risk,
     }
-    analysis = getattr(report, "analysis", None)
+    analysis = report.analysis
     if analysis:  # a backtest report: regimes, monthly returns, attribution, regret
         document["analysis"] = analysis
     return (dumps_canonical(document) + "\n").encode("utf-8")

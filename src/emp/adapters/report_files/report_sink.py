@@ -37,17 +37,16 @@ BACKTEST_FILES: tuple[str, ...] = (
 def backtest_extras(report: RunReport) -> tuple[np.ndarray | None, Sequence[str] | None, Any]:
     """``(exposure, regimes, analysis)`` of a backtest report, ``None``s for any other.
 
-    A backtest report is a :class:`RunReport` that also carries an ``exposure`` series
-    (and optionally ``regimes`` labels and an ``analysis`` mapping); see
-    ``emp.app.backtest.BacktestRunReport``.
+    A backtest report is a :class:`RunReport` whose ``exposure`` series is set (and
+    optionally ``regimes`` labels and an ``analysis`` mapping).
     """
-    exposure = getattr(report, "exposure", None)
+    exposure = report.exposure
     if exposure is None:
         return None, None, {}
     return (
         np.asarray(exposure, dtype=np.float64),
-        getattr(report, "regimes", None),
-        getattr(report, "analysis", None) or {},
+        report.regimes,
+        report.analysis,
     )
 
 
