@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from emp.domain.bar_validation import QuarantinedBar
+from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
+from emp.ports.store_errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,38 @@ class QuarantineEntry:
 
     source: str
     bar: QuarantinedBar
+
+    @classmethod
+    def from_record(cls, value: Mapping[str, Any]) -> QuarantineEntry:
+        """The entry a stored record (column name → value) describes; a NULL price reads
+        back as NaN. An unknown reason code is a :class:`StoreError`."""
+        try:
+            reasons = tuple(QuarantineReason(code) for code in str(value["reasons"]).split(","))
+        except ValueError as error:
+            raise StoreError(
+                f"the quarantine table holds an unknown reason code: {error}"
+            ) from error
+
+        def number(name: str) -> float:
+            raw = value[name]
+            return float("nan") if raw is None else float(raw)
+
+        return cls(
+            source=str(value["source"]),
+            bar=QuarantinedBar(
+                symbol=str(value["symbol"]),
+                source_row=int(value["source_row"]),
+                ts_ns=int(value["ts_ns"]),
+                open=number("open"),
+                high=number("high"),
+                low=number("low"),
+                close=number("close"),
+                volume=number("volume"),
+                reasons=reasons,
+                detail=str(value["detail"]),
+                occurrence=int(value["occurrence"]),
+            ),
+        )
 
 
 @runtime_checkable

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from emp.adapters.duckdb_store.database import DuckDBDatabase
-from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
+from emp.domain.bar_validation import QuarantinedBar
 from emp.ports.quarantine_store import QuarantineEntry
-from emp.ports.store_errors import StoreError, StoreIntegrityError
+from emp.ports.store_errors import StoreIntegrityError
 
 _STAGED = "emp_staged_quarantine"
 
@@ -85,34 +85,9 @@ def stage_quarantine(rows: Sequence[QuarantinedBar], source: str) -> dict[str, n
     }
 
 
-def _number(value: Any) -> float:
-    """A stored price: NULL is how DuckDB keeps a NaN that arrived through numpy."""
-    return float("nan") if value is None else float(value)
-
-
 def entry_from_row(row: Sequence[Any]) -> QuarantineEntry:
     """The entry of a row selected with :data:`QUARANTINE_COLUMNS`."""
-    value = dict(zip(QUARANTINE_COLUMNS, row, strict=True))
-    try:
-        reasons = tuple(QuarantineReason(code) for code in str(value["reasons"]).split(","))
-    except ValueError as error:
-        raise StoreError(f"the quarantine table holds an unknown reason code: {error}") from error
-    return QuarantineEntry(
-        source=str(value["source"]),
-        bar=QuarantinedBar(
-            symbol=str(value["symbol"]),
-            source_row=int(value["source_row"]),
-            ts_ns=int(value["ts_ns"]),
-            open=_number(value["open"]),
-            high=_number(value["high"]),
-            low=_number(value["low"]),
-            close=_number(value["close"]),
-            volume=_number(value["volume"]),
-            reasons=reasons,
-            detail=str(value["detail"]),
-            occurrence=int(value["occurrence"]),
-        ),
-    )
+    return QuarantineEntry.from_record(dict(zip(QUARANTINE_COLUMNS, row, strict=True)))
 
 
 class DuckDBQuarantineStore:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
+from emp.domain.bar_validation import QuarantinedBar
 from emp.domain.fills import Fill
 from emp.domain.orders import Order
 from emp.domain.records import fill_from_record, order_from_record
@@ -165,27 +165,8 @@ def quarantine_rows(rows: Sequence[QuarantinedBar], source: str) -> list[dict[st
 
 
 def entry_from_row(row: Sequence[Any]) -> QuarantineEntry:
-    value = dict(zip(QUARANTINE_COLUMNS, row, strict=True))
-    try:
-        reasons = tuple(QuarantineReason(code) for code in str(value["reasons"]).split(","))
-    except ValueError as error:
-        raise StoreError(f"the quarantine table holds an unknown reason code: {error}") from error
-    return QuarantineEntry(
-        source=str(value["source"]),
-        bar=QuarantinedBar(
-            symbol=str(value["symbol"]),
-            source_row=int(value["source_row"]),
-            ts_ns=int(value["ts_ns"]),
-            open=float(value["open"]),
-            high=float(value["high"]),
-            low=float(value["low"]),
-            close=float(value["close"]),
-            volume=float(value["volume"]),
-            reasons=reasons,
-            detail=str(value["detail"]),
-            occurrence=int(value["occurrence"]),
-        ),
-    )
+    """The entry of a row selected with :data:`QUARANTINE_COLUMNS`."""
+    return QuarantineEntry.from_record(dict(zip(QUARANTINE_COLUMNS, row, strict=True)))
 
 
 def _plain(value: Any) -> Any:
