@@ -46,3 +46,25 @@ def test_the_readme_shows_the_two_commands_and_ci_runs_the_same_test_command():
 def test_readme_links_to_the_ledger_and_the_docs_it_names_exist():
     for link in re.findall(r"\]\(((?:docs|plugins)/[^)]+)\)", README):
         assert (ROOT / link).exists(), link
+
+
+def test_the_readme_counts_the_contracts_that_contracts_ini_defines():
+    words = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+    claimed = re.search(r"with (\w+) import-linter contracts", README)
+    assert claimed, "README no longer says how many contracts there are"
+    defined = len(
+        re.findall(r"^\[importlinter:contract:", (ROOT / "contracts.ini").read_text(), re.MULTILINE)
+    )
+    assert words[claimed[1]] == defined
+
+
+def test_every_command_the_readme_shows_exists():
+    from typer.main import get_command
+
+    from emp.app.cli import app
+
+    root = get_command(app)
+    shown = set(re.findall(r"^emp (\w[\w-]*)", README, re.MULTILINE))
+    assert shown, "README shows no commands"
+    missing = sorted(name for name in shown if name not in root.commands)  # type: ignore[attr-defined]
+    assert missing == []
