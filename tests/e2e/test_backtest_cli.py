@@ -108,3 +108,21 @@ def test_an_unknown_strategy_names_the_available_ones(tmp_path):
     )
     assert result.returncode == 1
     assert "sma_cross" in result.stderr and "buy_and_hold" in result.stderr
+
+
+def test_a_var_cap_from_the_environment_binds_in_backtests(tmp_path):
+    write_ohlcv(tmp_path / "spy.csv")
+    args = (
+        *("--data", "spy.csv", "--strategy", "sma_cross", "--param", "fast=5"),
+        *("--param", "slow=20", "--cash", "25000", "--json"),
+    )
+    free = emp_backtest(*args, "--reports-dir", "a", "--db", "a.duckdb", cwd=tmp_path)
+    capped = emp_backtest(
+        *args, "--reports-dir", "b", "--db", "b.duckdb", cwd=tmp_path,
+        env={"EMP_MAX_VAR": "50", "EMP_VAR_WINDOW": "20"},
+    )  # fmt: skip
+    assert free.returncode == 0 and capped.returncode == 0, free.stderr + capped.stderr
+    assert json.loads(free.stdout.strip().splitlines()[-1])["n_trades"] > 0
+    assert json.loads(capped.stdout.strip().splitlines()[-1])["n_trades"] == 0
+    (folder,) = (tmp_path / "b").iterdir()
+    assert "max_var_historical" in (folder / "report.json").read_text()

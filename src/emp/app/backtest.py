@@ -24,7 +24,14 @@ from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.backtest_data import BarsHasher, BarStream, StoredRange, store_chunks
 from emp.app.backtest_report import trades_json, write_report
 from emp.app.containers import Container
-from emp.app.demo import DEFAULT_BARS, DEFAULT_SYMBOLS, make_run_id, risk_config_from, risk_settings
+from emp.app.demo import (
+    DEFAULT_BARS,
+    DEFAULT_SYMBOLS,
+    make_run_id,
+    market_feed_from,
+    risk_config_from,
+    risk_settings,
+)
 from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
 from emp.app.plugins import PluginCatalog
 from emp.app.settings import EmpSettings
@@ -216,6 +223,7 @@ def run_backtest(
     )
     risk_config = backtest_risk_config(settings, catalog)
     risk = build_risk_manager(risk_config)
+    market = market_feed_from(settings, risk_config, symbols)
     config = {
         "strategy": spec.name,
         "params": params,
@@ -271,6 +279,7 @@ def run_backtest(
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
             kill_signal=container.kill_signal(),
+            market=market,
         )
         stream = BarStream(
             store_chunks(container.bar_store(), data.stored, request.chunk_bars), symbols[0]

@@ -20,8 +20,16 @@ from emp.adapters.file_bars import CsvParquetBarSource
 from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.containers import Container
 from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
+from emp.app.errors import ConfigError
+from emp.app.market_windows import MarketFeed
 from emp.app.plugins import PluginCatalog
-from emp.app.settings import EmpSettings
+from emp.app.settings import (
+    EmpSettings,
+    parse_group_limits,
+    parse_regime_scales,
+    parse_symbol_map,
+    parse_volatility_tiers,
+)
 from emp.domain.bars import bars_data_hash
 from emp.domain.clock_time import ns_to_datetime
 from emp.domain.errors import EmpError
@@ -80,12 +88,31 @@ _RISK_SETTINGS = (
     "drawdown_hysteresis",
     "strategy_orders_per_second",
     "max_losing_adds",
+    "max_var",
+    "var_method",
+    "var_confidence",
+    "var_window",
+    "max_beta_exposure",
+    "vol_window",
+    "regime_classifier",
+)
+# Settings parsed from compact strings (recorded as given).
+_RISK_STRING_SETTINGS = (
+    "volatility_tiers",
+    "regime_scales",
+    "group_limits",
+    "symbol_sectors",
+    "symbol_currencies",
+    "beta_benchmark",
 )
 
 
 def risk_settings(settings: EmpSettings) -> dict[str, Any]:
     """The risk-related settings, for the run's recorded config."""
     values: dict[str, Any] = {name: getattr(settings, name) for name in _RISK_SETTINGS}
+    for name in _RISK_STRING_SETTINGS:
+        if getattr(settings, name):  # unset ones stay out: older runs' configs are unchanged
+            values[name] = getattr(settings, name)
     values["resize"] = sorted(_resize_names(settings))
     return values
 
@@ -96,10 +123,47 @@ def _resize_names(settings: EmpSettings) -> frozenset[str]:
 
 def risk_config_from(settings: EmpSettings, extra_rules: Sequence[RiskRule] = ()) -> RiskConfig:
     """Map settings onto the domain's risk configuration (one place, used by every run)."""
+    group_limits, group_defaults = parse_group_limits(settings.group_limits)
+    sectors = parse_symbol_map(settings.symbol_sectors)
     return RiskConfig(
         **{name: getattr(settings, name) for name in _RISK_SETTINGS},
+        volatility_tiers=parse_volatility_tiers(settings.volatility_tiers),
+        regime_scales=parse_regime_scales(settings.regime_scales),
+        groupings={"sector": sectors} if sectors else {},
+        currencies=parse_symbol_map(settings.symbol_currencies),
+        group_limits=group_limits,
+        group_default_limits=group_defaults,
         resize=_resize_names(settings),
         extra_rules=tuple(extra_rules),
+    )
+
+
+def market_feed_from(
+    settings: EmpSettings, config: RiskConfig, symbols: Sequence[str]
+) -> MarketFeed | None:
+    """The rolling windows the run must feed the risk manager; ``None`` when no rule reads
+    them (no VaR or beta cap, no volatility tiers, no regime classifier)."""
+    wants_returns = config.max_var is not None or config.max_beta_exposure is not None
+    reference_window = 0
+    if config.volatility_tiers:
+        reference_window = config.vol_window + 1
+    if config.regime_classifier or config.regime_scales or config.strategy_regime_scales:
+        reference_window = max(reference_window, config.regime_window + 1)
+    if not (wants_returns or reference_window) or not symbols:
+        return None
+    ordered = tuple(sorted(symbols))
+    benchmark = settings.beta_benchmark or ordered[0]
+    if benchmark not in ordered:
+        raise ConfigError(
+            f"EMP_BETA_BENCHMARK: expected a symbol of the run ({', '.join(ordered)}), "
+            f"was {benchmark!r}"
+        )
+    return MarketFeed(
+        symbols=ordered,
+        return_window=config.var_window if wants_returns else 0,
+        benchmark=benchmark if config.max_beta_exposure is not None else None,
+        reference_window=reference_window,
+        reference=benchmark if reference_window else None,
     )
 
 
@@ -140,6 +204,7 @@ def run_demo(
     )
     risk_config = risk_config_from(settings, catalog.risk_checks(settings.model_dump(mode="json")))
     risk = build_risk_manager(risk_config)
+    market = market_feed_from(settings, risk_config, symbols)
     config = {
         "strategy": spec.name,
         "params": params,
@@ -184,6 +249,7 @@ def run_demo(
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
             kill_signal=container.kill_signal(),
+            market=market,
         )
         result = engine.run(progress)
         performance = summarize(

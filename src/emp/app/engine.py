@@ -16,12 +16,12 @@ it with another clock and venue). Per timestamp, in this order:
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from emp.app.market_windows import MarketFeed, MarketWindows
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
@@ -90,8 +90,7 @@ class BarEventEngine:
         initial_cash: float,
         metrics: MetricsSinkPort | None = None,
         kill_signal: KillSignalPort | None = None,
-        reference_symbol: str | None = None,
-        reference_window: int = 0,
+        market: MarketFeed | None = None,
     ) -> None:
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
@@ -107,10 +106,8 @@ class BarEventEngine:
         self._orders: dict[str, Order] = {}
         self._working: dict[str, Order] = {}
         self._kill_signal = kill_signal
-        self._reference_symbol = reference_symbol
-        self._reference_window = reference_window
-        # only the last ``reference_window`` closes are ever read: keep no more
-        self._reference_closes: deque[float] = deque(maxlen=max(reference_window, 1))
+        # rolling windows only when the risk manager reads them (VaR, beta, tiers, regime)
+        self._market = MarketWindows(market) if market is not None and market.needed else None
         self._risk_resizes = 0
         self._fills: list[Fill] = []
         self._trades = TradeLog()
@@ -199,8 +196,8 @@ class BarEventEngine:
             self._process_events()
             for bar in bars_now:
                 self._portfolio.mark(bar.symbol, bar.close)
-                if bar.symbol == self._reference_symbol and self._reference_window:
-                    self._reference_closes.append(bar.close)
+            if self._market is not None:
+                self._market.observe(bars_now)
             self._risk_step(ts)
             for bar in bars_now:
                 intents = self._call_strategy(
@@ -282,10 +279,13 @@ class BarEventEngine:
         account = AccountSnapshot.from_portfolio(
             self._portfolio, ts_ns=ts, working_orders=list(self._working.values())
         )
-        closes = None
-        if self._reference_window and self._reference_closes:
-            closes = np.asarray(self._reference_closes)
-        commands = self._risk.on_bar(account, reference_closes=closes)
+        market = self._market
+        if market is None:
+            commands = self._risk.on_bar(account)
+        else:
+            commands = self._risk.on_bar(
+                account, reference_closes=market.reference_closes(), returns=market.history()
+            )
         if self._kill_signal is not None and self._risk.state is not TradingState.HALTED:
             reason = self._kill_signal.poll()
             if reason is not None:

@@ -164,7 +164,7 @@ def run_paper(
     from emp.adapters.clocks import ManualClock, SystemClock
     from emp.adapters.kill_file import KillFile
     from emp.adapters.synthetic import RegimeSwitchingBarSource
-    from emp.app.demo import risk_config_from
+    from emp.app.demo import market_feed_from, risk_config_from
     from emp.app.engine import BarEventEngine
     from emp.app.plugins import make_plugin_manager
     from emp.app.settings import load_settings
@@ -178,6 +178,7 @@ def run_paper(
     catalog.raise_on_failures()
     spec = catalog.strategy(strategy)
     built = spec.build(parse_params(params))
+    risk_config = risk_config_from(settings)
     loaded = RegimeSwitchingBarSource(
         symbols, n_bars=n_bars, seed=settings.seed, tick_size=settings.tick_size
     ).load(symbols)
@@ -238,11 +239,12 @@ def run_paper(
             bars=loaded,
             instruments=instruments,
             strategy=built,
-            risk=build_risk_manager(risk_config_from(settings)),
+            risk=build_risk_manager(risk_config),
             venue=venue,
             clock=ManualClock(),
             initial_cash=settings.initial_cash,
             kill_signal=KillFile(settings.kill_file_path),
+            market=market_feed_from(settings, risk_config, sorted(loaded)),
         ).run(_pacer(bar_interval_ms))
     finally:
         try:

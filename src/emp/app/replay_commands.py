@@ -28,7 +28,7 @@ from rich.table import Table
 from emp.app.containers import build_container, close_stores
 from emp.app.data_cli import DbOption, JsonOption, PgOption, console
 from emp.app.data_stores import open_stores
-from emp.app.demo import risk_config_from
+from emp.app.demo import market_feed_from, risk_config_from
 from emp.app.engine import BarEventEngine, ProgressCallback
 from emp.app.errors import ConfigError
 from emp.app.plugins import make_plugin_manager
@@ -150,9 +150,8 @@ def replay_bars(
         Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
         for s in symbols
     )
-    risk = build_risk_manager(
-        risk_config_from(settings, catalog.risk_checks(settings.model_dump(mode="json")))
-    )
+    risk_config = risk_config_from(settings, catalog.risk_checks(settings.model_dump(mode="json")))
+    risk = build_risk_manager(risk_config)
     container = build_container(settings)
     sim_clock = container.sim_clock()
     engine = BarEventEngine(
@@ -165,6 +164,7 @@ def replay_bars(
         initial_cash=settings.initial_cash,
         metrics=container.metrics(),
         kill_signal=container.kill_signal(),
+        market=market_feed_from(settings, risk_config, symbols),
     )
     timeline = np.unique(np.concatenate([series.ts_ns for series in bars.values()]))
     pacer = Pacer(timeline, speed, monotonic=monotonic, sleep=sleep, on_progress=on_progress)

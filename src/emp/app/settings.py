@@ -8,14 +8,18 @@ can be overridden by a CLI option of the same name. Unknown ``EMP_*`` variables 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from emp.app.errors import ConfigError
+from emp.domain.errors import InvalidConfiguration
+from emp.domain.regime import RealisedVolTrendClassifier
+from emp.domain.risk import VolatilityTiers
 
 ENV_PREFIX = "EMP_"
 # Read by the CLI itself, not a setting of a run.
@@ -92,6 +96,64 @@ class EmpSettings(BaseSettings):
         description="Comma-separated rule names whose breach resizes the order instead of "
         "rejecting it (e.g. max_position,max_order_notional).",
     )
+    max_var: float | None = Field(
+        None,
+        gt=0,
+        description="Cap on portfolio Value-at-Risk in USD (loss not exceeded with "
+        "EMP_VAR_CONFIDENCE over one bar, on the last EMP_VAR_WINDOW bar returns); unset = no cap.",
+    )
+    var_method: Literal["historical", "parametric"] = Field(
+        "historical",
+        description="VaR method: historical (empirical quantile) or parametric (normal).",
+    )
+    var_confidence: float = Field(0.99, gt=0.5, lt=1, description="VaR confidence level.")
+    var_window: int = Field(
+        250, ge=2, description="Bar returns per symbol kept for VaR and betas (rolling window)."
+    )
+    max_beta_exposure: float | None = Field(
+        None,
+        gt=0,
+        description="Cap on beta-weighted net exposure (USD) against EMP_BETA_BENCHMARK; "
+        "unset = no cap.",
+    )
+    beta_benchmark: str | None = Field(
+        None,
+        description="Symbol of the run whose series is the benchmark for betas and the "
+        "reference for volatility tiers and regimes; unset = the first symbol (sorted).",
+    )
+    volatility_tiers: str = Field(
+        "",
+        description="Volatility tier table, comma-separated min_vol:position_mult:leverage_mult "
+        "rows (annualised realised volatility of the reference; the first starts at 0), e.g. "
+        "0:1:1,0.15:0.5:0.5,0.30:0.25:0.25; empty = no tiers.",
+    )
+    vol_window: int = Field(
+        20, ge=2, description="Returns of the reference series the volatility tier is measured on."
+    )
+    regime_classifier: bool = Field(
+        False,
+        description="Label the regime of the reference series (realised-vol/trend classifier: "
+        "warmup, high_vol, trend_up, trend_down, range) and count decisions per regime.",
+    )
+    regime_scales: str = Field(
+        "",
+        description="Size scale per regime, comma-separated regime:scale in [0, 1] "
+        "(0 disables the strategy), e.g. high_vol:0,trend_down:0.5; turns the classifier on.",
+    )
+    group_limits: str = Field(
+        "",
+        description="Gross exposure caps (USD) per group, comma-separated grouping:group=limit "
+        "with grouping sector or currency and group * for every group without its own cap, "
+        "e.g. sector:TECH=100000,sector:*=250000.",
+    )
+    symbol_sectors: str = Field(
+        "",
+        description="Symbol to sector, comma-separated SYMBOL=SECTOR (unnamed symbols: other).",
+    )
+    symbol_currencies: str = Field(
+        "",
+        description="Symbol to currency, comma-separated SYMBOL=CCY (unnamed symbols: USD).",
+    )
     clock_ns: int | None = Field(
         None,
         ge=0,
@@ -107,6 +169,36 @@ class EmpSettings(BaseSettings):
         False, description="Do not load the emp.plugins entry points (like pytest's switch)."
     )
 
+    @field_validator("volatility_tiers")
+    @classmethod
+    def _tiers_parse(cls, value: str) -> str:
+        parse_volatility_tiers(value)
+        return value
+
+    @field_validator("regime_scales")
+    @classmethod
+    def _scales_parse(cls, value: str) -> str:
+        parse_regime_scales(value)
+        return value
+
+    @field_validator("group_limits")
+    @classmethod
+    def _group_limits_parse(cls, value: str) -> str:
+        parse_group_limits(value)
+        return value
+
+    @field_validator("symbol_sectors", "symbol_currencies")
+    @classmethod
+    def _symbol_map_parse(cls, value: str) -> str:
+        parse_symbol_map(value)
+        return value
+
+    @model_validator(mode="after")
+    def _sector_caps_need_sectors(self) -> EmpSettings:
+        if "sector" in parse_group_limits(self.group_limits)[0] and not self.symbol_sectors:
+            raise ValueError("EMP_GROUP_LIMITS caps sectors but EMP_SYMBOL_SECTORS is empty")
+        return self
+
     @model_validator(mode="after")
     def _postgres_needs_a_dsn(self) -> EmpSettings:
         if self.store == "postgres" and self.pg_dsn is None:
@@ -120,6 +212,115 @@ class EmpSettings(BaseSettings):
     @property
     def kill_file_path(self) -> Path:
         return self.kill_file if self.kill_file is not None else self.data_dir / "KILL"
+
+
+# ------------------------------------------------------------- risk strings
+# Each parser raises ValueError with a full-words message; pydantic prefixes the variable.
+
+GROUPINGS = ("sector", "currency")
+
+
+def _entries(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number for {what}, was {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number for {what}, was {text!r}")
+    return value
+
+
+def parse_volatility_tiers(text: str) -> tuple[tuple[float, float, float], ...]:
+    """``"0:1:1,0.15:0.5:0.5"`` → ``((0.0, 1.0, 1.0), (0.15, 0.5, 0.5))``: rows of
+    (min annualised volatility, position multiplier, leverage multiplier)."""
+    rows = []
+    for entry in _entries(text):
+        parts = entry.split(":")
+        if len(parts) != 3:
+            raise ValueError(
+                f"expected min_vol:position_mult:leverage_mult, was {entry!r} "
+                "(e.g. 0:1:1,0.15:0.5:0.5)"
+            )
+        rows.append(
+            (
+                _number(parts[0], f"min_vol in {entry!r}"),
+                _number(parts[1], f"position_mult in {entry!r}"),
+                _number(parts[2], f"leverage_mult in {entry!r}"),
+            )
+        )
+    if rows:
+        try:
+            VolatilityTiers.from_table(rows)
+        except InvalidConfiguration as error:
+            raise ValueError(str(error)) from None
+    return tuple(rows)
+
+
+def parse_regime_scales(text: str) -> dict[str, float]:
+    """``"high_vol:0,trend_down:0.5"`` → ``{"high_vol": 0.0, "trend_down": 0.5}``."""
+    labels = RealisedVolTrendClassifier.labels
+    scales: dict[str, float] = {}
+    for entry in _entries(text):
+        regime, sep, raw = entry.partition(":")
+        regime = regime.strip()
+        if not sep or not regime:
+            raise ValueError(f"expected regime:scale, was {entry!r} (e.g. high_vol:0)")
+        if regime not in labels:
+            raise ValueError(f"expected a regime among {', '.join(labels)}, was {regime!r}")
+        if regime in scales:
+            raise ValueError(f"regime {regime!r} is given twice")
+        scale = _number(raw.strip(), f"the scale of {regime!r}")
+        if not 0 <= scale <= 1:
+            raise ValueError(f"expected a scale in [0, 1] for {regime!r}, was {raw.strip()!r}")
+        scales[regime] = scale
+    return scales
+
+
+def parse_group_limits(
+    text: str,
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """``"sector:TECH=1e5,sector:*=2e5"`` → (grouping → group → cap, grouping → default cap)."""
+    limits: dict[str, dict[str, float]] = {}
+    defaults: dict[str, float] = {}
+    for entry in _entries(text):
+        head, sep, raw = entry.partition("=")
+        grouping, colon, group = (x.strip() for x in head.partition(":"))
+        if not sep or not colon or not group:
+            raise ValueError(
+                f"expected grouping:group=limit, was {entry!r} (e.g. sector:TECH=100000)"
+            )
+        if grouping not in GROUPINGS:
+            raise ValueError(f"expected a grouping among {', '.join(GROUPINGS)}, was {grouping!r}")
+        limit = _number(raw.strip(), f"the cap of {head!r}")
+        if limit <= 0:
+            raise ValueError(f"expected a cap > 0 for {head!r}, was {raw.strip()!r}")
+        if group == "*":
+            if grouping in defaults:
+                raise ValueError(f"{grouping}:* is given twice")
+            defaults[grouping] = limit
+            continue
+        own = limits.setdefault(grouping, {})
+        if group in own:
+            raise ValueError(f"{head!r} is given twice")
+        own[group] = limit
+    return limits, defaults
+
+
+def parse_symbol_map(text: str) -> dict[str, str]:
+    """``"SYN_A=TECH,SYN_B=ENERGY"`` → ``{"SYN_A": "TECH", "SYN_B": "ENERGY"}``."""
+    mapping: dict[str, str] = {}
+    for entry in _entries(text):
+        symbol, sep, group = (x.strip() for x in entry.partition("="))
+        if not sep or not symbol or not group:
+            raise ValueError(f"expected SYMBOL=GROUP, was {entry!r} (e.g. SYN_A=TECH)")
+        if symbol in mapping:
+            raise ValueError(f"symbol {symbol!r} is given twice")
+        mapping[symbol] = group
+    return mapping
 
 
 def _describe_validation_error(error: ValidationError) -> str:
