@@ -16,6 +16,8 @@ from emp.adapters.fix_quickfix.config import (
     installed_data_dictionary,
 )
 from emp.adapters.fix_quickfix.credentials import FixCredentials, Secret, redact_fix
+from emp.adapters.fix_quickfix.md_publisher import MarketDataVenueServer, md_data_dictionary
+from emp.adapters.fix_quickfix.md_subscriber import QuickfixMarketData
 from emp.adapters.fix_quickfix.paper import PaperFixVenue, RemoteFixVenue
 from emp.adapters.fix_quickfix.reconnect import Backoff
 from emp.adapters.fix_quickfix.venue import QuickfixVenue, VenueLogonRefused
@@ -28,7 +30,9 @@ __all__ = [
     "FixSessionConfig",
     "FixVenueServer",
     "Lineage",
+    "MarketDataVenueServer",
     "PaperFixVenue",
+    "QuickfixMarketData",
     "QuickfixVenue",
     "RemoteFixVenue",
     "Secret",
@@ -36,5 +40,6 @@ __all__ = [
     "VenueLogonRefused",
     "VenueServerConfig",
     "installed_data_dictionary",
+    "md_data_dictionary",
     "redact_fix",
 ]

@@ -99,6 +99,10 @@ class FixVenueServer:
         journal: where inbound/outbound application messages are journaled.
     """
 
+    #: The worker class run on the worker thread; a subclass may extend it (e.g. the
+    #: market-data publisher of :mod:`.md_publisher`).
+    worker_class: type[VenueWorker] = VenueWorker
+
     def __init__(
         self,
         config: VenueServerConfig,
@@ -154,7 +158,7 @@ class FixVenueServer:
         for update in self._initial:
             exchange.engine.apply(update)
         sessions = {sid.toString(): (sid, sid.getTargetCompID().getValue()) for sid in session_ids}
-        self._worker = VenueWorker(
+        self._worker = self.worker_class(
             exchange=exchange,
             clock=self._clock,
             inbox=bridge.inbox,
