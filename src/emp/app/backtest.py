@@ -27,6 +27,7 @@ from emp.app.containers import Container
 from emp.app.demo import (
     DEFAULT_BARS,
     DEFAULT_SYMBOLS,
+    failed_runs_recorded,
     make_run_id,
     market_feed_from,
     risk_config_from,
@@ -267,7 +268,7 @@ def run_backtest(
             started_ns=started_ns,
         )
     )
-    try:
+    with failed_runs_recorded(run_store, run_id, container.clock()):
         sim_clock = container.sim_clock()
         engine = BarEventEngine(
             bars={},
@@ -302,12 +303,5 @@ def run_backtest(
         run_store.complete_run(
             run_id, result.orders, result.fills, summary, container.clock().now_ns()
         )
-    except BaseException as error:
-        reason = f"{type(error).__name__}: {error}"
-        try:
-            run_store.fail_run(run_id, reason, container.clock().now_ns())
-        except EmpError as store_error:
-            error.add_note(f"could not mark run {run_id} failed: {store_error}")
-        raise
     warnings = catalog.notify_run_finished(run_id, summary)
     return BacktestOutcome(run_id, summary, artifacts, result, warnings, analysis)

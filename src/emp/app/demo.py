@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,9 @@ from emp.domain.performance import drawdown_series, infer_periods_per_year, summ
 from emp.domain.risk import RiskConfig, RiskRule, build_risk_manager
 from emp.domain.strategy import coerce_parameters
 from emp.ports.bar_source import BarSourcePort
+from emp.ports.clock import ClockPort
 from emp.ports.report_sink import RunReport
-from emp.ports.run_store import RunRecord
+from emp.ports.run_store import RunRecord, RunStorePort
 
 DEFAULT_SYMBOLS: tuple[str, ...] = ("SYN_A", "SYN_B", "SYN_C")
 DEFAULT_BARS = 756  # three years of business days
@@ -167,6 +169,24 @@ def market_feed_from(
     )
 
 
+@contextmanager
+def failed_runs_recorded(run_store: RunStorePort, run_id: str, clock: ClockPort) -> Iterator[None]:
+    """Inside: any exception marks the run ``failed`` with the reason, then propagates.
+
+    A run store that cannot record the failure adds a note to the original exception
+    instead of replacing it.
+    """
+    try:
+        yield
+    except BaseException as error:
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            run_store.fail_run(run_id, reason, clock.now_ns())
+        except EmpError as store_error:
+            error.add_note(f"could not mark run {run_id} failed: {store_error}")
+        raise
+
+
 def _bar_source(settings: EmpSettings, request: DemoRequest) -> BarSourcePort:
     if request.data_file is not None:
         return CsvParquetBarSource(request.data_file)
@@ -237,7 +257,7 @@ def run_demo(
             started_ns=started_ns,
         )
     )
-    try:
+    with failed_runs_recorded(run_store, run_id, container.clock()):
         sim_clock = container.sim_clock()
         engine = BarEventEngine(
             bars=bars,
@@ -296,12 +316,5 @@ def run_demo(
         run_store.complete_run(
             run_id, result.orders, result.fills, summary, container.clock().now_ns()
         )
-    except BaseException as error:
-        reason = f"{type(error).__name__}: {error}"
-        try:
-            run_store.fail_run(run_id, reason, container.clock().now_ns())
-        except EmpError as store_error:
-            error.add_note(f"could not mark run {run_id} failed: {store_error}")
-        raise
     warnings = catalog.notify_run_finished(run_id, summary)
     return DemoOutcome(run_id, summary, artifacts, result, warnings)
