@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from emp.domain.bars import BarSeries
+from emp.domain.bars import BarSeries, validate_bar_series
+from emp.domain.errors import InvalidBars
+from emp.ports.store_errors import StoreIntegrityError
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,28 @@ class BarCoverage:
     last_ns: int
     rows: int
     source: str
+
+
+def check_bars_for_write(bars: Mapping[str, BarSeries]) -> int:
+    """What every bar store checks before a write: only valid series, each under its own
+    symbol. Returns the row count; raises :class:`StoreIntegrityError` (nothing written)."""
+    rows = 0
+    for symbol, series in bars.items():
+        if not isinstance(series, BarSeries):
+            raise StoreIntegrityError(
+                f"refusing to write bars of {symbol!r}: expected a BarSeries, "
+                f"was {type(series).__name__}"
+            )
+        if series.symbol != symbol:
+            raise StoreIntegrityError(
+                f"refusing to write bars under key {symbol!r}: the series is for {series.symbol!r}"
+            )
+        try:
+            validate_bar_series(series)
+        except InvalidBars as error:
+            raise StoreIntegrityError(f"refusing to write invalid bars: {error}") from error
+        rows += len(series)
+    return rows
 
 
 @runtime_checkable

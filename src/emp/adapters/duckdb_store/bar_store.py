@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from emp.adapters.duckdb_store.database import DuckDBDatabase
-from emp.domain.bars import BAR_COLUMNS, BarSeries, validate_bar_series
-from emp.domain.errors import InvalidBars
+from emp.domain.bars import BAR_COLUMNS, BarSeries
 from emp.ports.bar_source import SymbolNotFound
-from emp.ports.bar_store import BarCoverage
+from emp.ports.bar_store import BarCoverage, check_bars_for_write
 from emp.ports.store_errors import StoreIntegrityError
 
 _STAGED = "emp_staged_bars"
@@ -129,20 +128,8 @@ class DuckDBBarStore:
 def _stage(bars: Mapping[str, BarSeries]) -> dict[str, np.ndarray]:
     """Validate every series and concatenate them into column arrays for one bulk insert."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in ("symbol", "ts_ns", *BAR_COLUMNS)}
+    check_bars_for_write(bars)
     for symbol, series in bars.items():
-        if not isinstance(series, BarSeries):
-            raise StoreIntegrityError(
-                f"refusing to write bars of {symbol!r}: expected a BarSeries, "
-                f"was {type(series).__name__}"
-            )
-        if series.symbol != symbol:
-            raise StoreIntegrityError(
-                f"refusing to write bars under key {symbol!r}: the series is for {series.symbol!r}"
-            )
-        try:
-            validate_bar_series(series)
-        except InvalidBars as error:
-            raise StoreIntegrityError(f"refusing to write invalid bars: {error}") from error
         parts["symbol"].append(np.full(len(series), symbol, dtype=object))
         parts["ts_ns"].append(np.asarray(series.ts_ns, dtype=np.int64))
         for name in BAR_COLUMNS:

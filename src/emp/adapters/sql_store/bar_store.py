@@ -11,10 +11,9 @@ from sqlalchemy import Connection, text
 from emp.adapters.sql_store import copy_binary
 from emp.adapters.sql_store.database import SqlDatabase
 from emp.adapters.sql_store.migrations import ensure_year_partitions, partitioning_mode, year_bounds
-from emp.domain.bars import BAR_COLUMNS, BarSeries, validate_bar_series
-from emp.domain.errors import InvalidBars
+from emp.domain.bars import BAR_COLUMNS, BarSeries
 from emp.ports.bar_source import SymbolNotFound
-from emp.ports.bar_store import BarCoverage
+from emp.ports.bar_store import BarCoverage, check_bars_for_write
 from emp.ports.store_errors import StoreIntegrityError
 
 #: The staged and read columns, in COPY order.
@@ -23,27 +22,6 @@ COPY_COLUMNS: tuple[tuple[str, str], ...] = (
     *((name, "float8") for name in BAR_COLUMNS),
 )
 _STAGE = "emp_stage_bars"
-
-
-def check_bars(bars: Mapping[str, BarSeries]) -> int:
-    """Refuse anything but valid series under their own symbol; return the row count."""
-    rows = 0
-    for symbol, series in bars.items():
-        if not isinstance(series, BarSeries):
-            raise StoreIntegrityError(
-                f"refusing to write bars of {symbol!r}: expected a BarSeries, "
-                f"was {type(series).__name__}"
-            )
-        if series.symbol != symbol:
-            raise StoreIntegrityError(
-                f"refusing to write bars under key {symbol!r}: the series is for {series.symbol!r}"
-            )
-        try:
-            validate_bar_series(series)
-        except InvalidBars as error:
-            raise StoreIntegrityError(f"refusing to write invalid bars: {error}") from error
-        rows += len(series)
-    return rows
 
 
 class SqlBarStore:
@@ -64,7 +42,7 @@ class SqlBarStore:
     def write_bars(self, bars: Mapping[str, BarSeries], source: str) -> int:
         if not source:
             raise StoreIntegrityError("refusing to write bars: source must be non-empty")
-        rows = check_bars(bars)
+        rows = check_bars_for_write(bars)
         if rows == 0:
             return 0
         schema = self._database.schema
