@@ -266,6 +266,19 @@ class TestBadInput:
         result = emp("demo", "--no-progress", "--db", "db", cwd=tmp_path)
         assert_one_line_error(result, "StoreUnavailable", "db")
 
+    def test_from_store_on_an_empty_store_says_what_to_do(self, tmp_path):
+        result = emp("demo", "--from-store", "--no-progress", "--db", "x.duckdb", cwd=tmp_path)
+        assert_one_line_error(result, "ConfigError", "holds no bars")
+
+    def test_from_store_names_a_symbol_that_is_not_stored(self, tmp_path):
+        data = write_bars_csv(tmp_path / "bars.csv")
+        assert emp("ingest", "csv", str(data), "--db", "x.duckdb", cwd=tmp_path).returncode == 0
+        result = emp(
+            "demo", "--from-store", "--symbols", "MSFT", "--no-progress", "--db", "x.duckdb",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert_one_line_error(result, "ConfigError", "MSFT")
+
 
 class TestKill:
     def test_emp_kill_halts_the_next_run_and_clear_withdraws_it(self, tmp_path):

@@ -125,6 +125,14 @@ def demo(
     db: Annotated[
         Path | None, typer.Option(help="DuckDB file [EMP_DB_PATH, .emp/emp.duckdb].")
     ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="Run on the bars already in the store (--db), e.g. a restored snapshot; "
+            "nothing is ingested. --symbols picks among them (default: all).",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
@@ -147,6 +155,7 @@ def demo(
         data_file=data,
         symbols=[s.strip() for s in symbols.split(",") if s.strip()] if symbols else None,
         n_bars=bars,
+        from_store=from_store,
     )
     container = build_container(settings)
     try:

@@ -39,6 +39,7 @@ from emp.domain.performance import drawdown_series, infer_periods_per_year, summ
 from emp.domain.risk import RiskConfig, RiskRule, build_risk_manager
 from emp.domain.strategy import coerce_parameters
 from emp.ports.bar_source import BarSourcePort
+from emp.ports.bar_store import BarStorePort
 from emp.ports.clock import ClockPort
 from emp.ports.report_sink import RunReport
 from emp.ports.run_store import RunRecord, RunStorePort
@@ -56,6 +57,8 @@ class DemoRequest:
     data_file: Path | None = None
     symbols: Sequence[str] | None = None
     n_bars: int = DEFAULT_BARS
+    #: Run on the bars already in the store (e.g. a restored snapshot): nothing is ingested.
+    from_store: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,22 @@ def _bar_source(settings: EmpSettings, request: DemoRequest) -> BarSourcePort:
     )
 
 
+def _stored_symbols(bar_store: BarStorePort, requested: Sequence[str] | None) -> list[str]:
+    """The symbols a ``--from-store`` run uses: those asked for (each must be stored), or
+    every stored symbol."""
+    stored = sorted({c.symbol for c in bar_store.coverage()})
+    if not stored:
+        raise ConfigError("--from-store: the store holds no bars (emp ingest ... first)")
+    if not requested:
+        return stored
+    missing = sorted(set(requested) - set(stored))
+    if missing:
+        raise ConfigError(
+            f"--from-store: no stored bars for {', '.join(missing)}; stored: {', '.join(stored)}"
+        )
+    return sorted(set(requested))
+
+
 def run_demo(
     settings: EmpSettings,
     container: Container,
@@ -210,11 +229,21 @@ def run_demo(
     params = {**spec.parameters, **coerce_parameters(spec, request.params)}
     strategy = spec.build(params)  # parameters are validated before any I/O
 
-    source = _bar_source(settings, request)
-    loaded = source.load(list(request.symbols) if request.symbols else None)
-    symbols = sorted(loaded)
     bar_store = container.bar_store()
-    bar_store.write_bars(loaded, source=source.describe())
+    if request.from_store:
+        if request.data_file is not None:
+            raise ConfigError("--from-store runs on stored bars: drop --data (or --from-store)")
+        symbols = _stored_symbols(bar_store, request.symbols)
+        data_source = "store"
+        # the store's location stays out: a restored snapshot elsewhere reports identically
+        data_detail = f"stored bars of {', '.join(symbols)}"
+    else:
+        source = _bar_source(settings, request)
+        loaded = source.load(list(request.symbols) if request.symbols else None)
+        symbols = sorted(loaded)
+        data_detail = source.describe()
+        bar_store.write_bars(loaded, source=data_detail)
+        data_source = data_detail if request.data_file is None else f"file:{request.data_file.name}"
     bars = bar_store.read_bars(symbols)  # the run reads what the store holds
     data_hash = bars_data_hash(bars)
 
@@ -229,11 +258,9 @@ def run_demo(
         "strategy": spec.name,
         "params": params,
         "symbols": symbols,
-        "data_source": (
-            source.describe() if request.data_file is None else f"file:{request.data_file.name}"
-        ),
+        "data_source": data_source,
         "data_hash": data_hash,
-        "seed": settings.seed if request.data_file is None else None,
+        "seed": settings.seed if data_source.startswith("synthetic") else None,
         "venue": settings.venue,
         "fill_model": "next_bar_open",
         "initial_cash": settings.initial_cash,
@@ -298,7 +325,7 @@ def run_demo(
             "created_utc": ns_to_datetime(started_ns).isoformat(),
             "package_version": emp.__version__,
             "config": config,
-            "data_source_detail": source.describe(),
+            "data_source_detail": data_detail,
         }
         artifacts = container.report_sink().write(
             RunReport(
