@@ -1,9 +1,11 @@
-"""`emp ingest yahoo` on recorded responses, offline from its cache, and with no network.
+"""`emp ingest yahoo` without a network: the command's own checks, and a dead network.
 
-The recorded-response runs use the fake yfinance module (tests/unit/adapters/yahoo_fake.py)
-through typer's CliRunner; the no-network runs use the real yfinance in a subprocess whose
-HTTPS traffic goes to a proxy that refuses or never answers, so nothing reaches Yahoo on
-any machine.
+Ingests over the real yfinance on recorded Yahoo answers are in
+tests/integration/test_yahoo_real_library.py. Here, the checks that fail before any
+request use the fake yfinance module (tests/unit/adapters/yahoo_fake.py) through typer's
+CliRunner, and the no-network runs use the real yfinance in a subprocess whose HTTPS
+traffic goes to a proxy that refuses or never answers, so nothing reaches Yahoo on any
+machine.
 """
 
 from __future__ import annotations
@@ -60,59 +62,7 @@ def stored(tmp_path: Path) -> list[dict]:
     return json.loads(listing.stdout)
 
 
-class TestRecordedResponses:
-    def test_three_etfs_ingest_clean_with_every_row_stored(self, fake, tmp_path: Path) -> None:
-        report = ingest(
-            tmp_path, "SPY", "QQQ", "TLT", "--start", "2024-01-02", "--end", "2024-03-29"
-        )
-        assert (report["rows_in"], report["good"], report["quarantined"]) == (183, 183, 0)
-        assert report["source"] == "yahoo:1d:adjusted"
-        assert all(item["missing_sessions"] == [] for item in report["symbols"])
-        listing = json.loads(
-            runner.invoke(
-                data_app_ext, ["ls", "--db", str(tmp_path / "emp.duckdb"), "--json"]
-            ).stdout
-        )
-        assert [(row["symbol"], row["rows"], row["gaps"]) for row in listing] == [
-            ("QQQ", 61, []),
-            ("SPY", 61, []),
-            ("TLT", 61, []),
-        ]
-
-    def test_fx_and_yields_are_judged_without_volume(self, fake, tmp_path: Path) -> None:
-        report = ingest(
-            tmp_path, "EURUSD=X", "^TNX", "--start", "2024-01-01", "--end", "2024-03-29"
-        )
-        assert report["quarantined"] == 0
-        assert report["good"] == 64 + 61
-
-    def test_a_dirty_series_lands_its_good_rows_and_quarantines_the_rest(
-        self, fake, tmp_path: Path
-    ) -> None:
-        report = ingest(tmp_path, "BAD", "--start", "2024-01-02", "--end", "2024-03-01")
-        assert (report["good"], report["quarantined"]) == (37, 5)
-        assert report["symbols"][0]["by_reason"]["price_jump"] == 1
-
-    def test_a_second_run_is_served_from_the_cache_even_offline(
-        self, fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        first = ingest(tmp_path, "SPY", "--start", "2024-01-02", "--end", "2024-03-29")
-        monkeypatch.setitem(sys.modules, "yfinance", None)  # importing it would now fail
-        again = ingest(tmp_path, "SPY", "--start", "2024-01-02", "--end", "2024-03-29", "--offline")
-        assert again == first
-        assert len(fake.calls) == 1
-
-    def test_an_update_without_start_fetches_from_the_last_stored_bar(
-        self, fake, tmp_path: Path
-    ) -> None:
-        ingest(tmp_path, "SPY", "--start", "2024-01-02", "--end", "2024-02-01")
-        report = ingest(tmp_path, "SPY", "--end", "2024-03-01")
-        assert [(c["start"], c["end"]) for c in fake.calls] == [
-            ("2024-01-02", "2024-02-01"),
-            ("2024-02-01", "2024-03-01"),
-        ]
-        assert report["good"] == 20  # February 2024 has 20 NYSE sessions
-
+class TestChecksBeforeAnyRequest:
     def test_a_symbol_never_stored_needs_a_start(self, fake, tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="give --start"):
             ingest(tmp_path, "SPY", "--end", "2024-03-01")
@@ -121,14 +71,6 @@ class TestRecordedResponses:
         with pytest.raises(BarSourceError, match="lacks SPY 1d bars for 2024-01-02 to 2024-03-01"):
             ingest(tmp_path, "SPY", "--start", "2024-01-02", "--end", "2024-03-01", "--offline")
         assert fake.calls == []
-
-    def test_one_failing_symbol_writes_nothing(self, fake, tmp_path: Path) -> None:
-        with pytest.raises(BarSourceError, match="does not know 'NOPE'"):
-            ingest(tmp_path, "SPY", "NOPE", "--start", "2024-01-02", "--end", "2024-02-01")
-        listing = runner.invoke(
-            data_app_ext, ["ls", "--db", str(tmp_path / "emp.duckdb"), "--json"]
-        )
-        assert json.loads(listing.stdout) == []
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
-"""The Yahoo adapter on recorded responses: conversion, caching, retries, offline, errors.
+"""The Yahoo adapter's own logic, on a fake ``yfinance`` module: fast and library-free.
 
-A fake ``yfinance`` module (tests/unit/adapters/yahoo_fake.py) answers from the recorded
-frames in tests/fixtures/yahoo; everything above it is the real adapter code.
+The fake (tests/unit/adapters/yahoo_fake.py) answers from the recorded frames in
+tests/fixtures/yahoo. What yfinance really does with Yahoo's answers (conversion, time
+zones, adjustment, splits and dividends, errors, rate limits, caching, the CLI) is tested
+over the real library in tests/integration/test_yahoo_real_library.py; this module keeps
+what needs no library: the arguments yfinance is called with, the offline mode, range
+arithmetic, request spacing, bad input and symbol kinds.
 """
 
 from __future__ import annotations
@@ -11,22 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from emp.adapters.yahoo import (
-    SourceUnreachable,
     YahooBarSource,
     YahooCache,
     YahooKind,
-    YFinanceFetcher,
     yahoo_kind,
 )
 from emp.adapters.yahoo.cache import merge_ranges, subtract_ranges
-from emp.domain.bar_validation import ValidationRules, validate_raw_bars
-from emp.domain.calendars import nyse_calendar
-from emp.ports.bar_source import BarSourceError, SymbolNotFound
+from emp.ports.bar_source import BarSourceError
 from emp.ports.raw_bar_source import RawBarSourcePort
 from tests.unit.adapters import yahoo_fake
 
@@ -72,96 +71,29 @@ class TestImport:
         assert isinstance(source(tmp_path, clock), RawBarSourcePort)
 
 
-class TestConversion:
-    def test_daily_bars_are_stamped_at_midnight_utc_of_their_session_date(
-        self, fake, tmp_path, clock
-    ) -> None:
-        raw = source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 1, 6))
-        assert raw.ts_ns.tolist() == [JAN2_NS + k * 86_400_000_000_000 for k in range(4)]
-        assert raw.days().astype(str).tolist()[0] == "2024-01-02"
+class TestTheYFinanceCall:
+    def test_yfinance_is_asked_for_the_rows_as_yahoo_has_them(self, fake, tmp_path, clock):
+        source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 1, 6))
         [call] = fake.calls
         assert call["auto_adjust"] is False and call["keepna"] is True
         assert call["repair"] is False and call["actions"] is True
+        assert (call["start"], call["end"], call["interval"]) == ("2024-01-02", "2024-01-06", "1d")
 
-    def test_adjusted_prices_scale_ohlc_by_adj_close_over_close(self, fake, tmp_path, clock):
-        frame = yahoo_fake.recorded("SPY", "1d")
-        assert frame is not None
-        first = frame.iloc[0]
-        factor = first["Adj Close"] / first["Close"]
-        adjusted = source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 1, 3))
-        raw = source(tmp_path, clock, adjusted=False).fetch("SPY", D(2024, 1, 2), D(2024, 1, 3))
-        assert adjusted.close[0] == first["Adj Close"]
-        assert adjusted.open[0] == pytest.approx(first["Open"] * factor, rel=1e-15)
-        assert raw.close[0] == first["Close"] and raw.open[0] == first["Open"]
-
-    def test_dividends_and_splits_come_through_as_corporate_actions(
+    def test_hidden_exceptions_are_switched_off_before_every_call(
         self, fake, tmp_path, clock
     ) -> None:
-        spy = source(tmp_path, clock).fetch("SPY", D(2024, 3, 14), D(2024, 3, 16))
-        assert spy.dividend is not None and spy.dividend.tolist() == [0.0, 1.595]
-        nvda = source(tmp_path, clock).fetch("NVDA", D(2024, 6, 7), D(2024, 6, 11))
-        assert nvda.split_ratio is not None and nvda.split_ratio.tolist() == [1.0, 10.0]
+        yahoo = source(tmp_path, clock, cache=None, min_interval_s=0)
+        yahoo.fetch("SPY", D(2024, 1, 2), D(2024, 1, 6))
+        sys.modules["yfinance"].config.debug.hide_exceptions = True  # another component
+        assert len(yahoo.fetch("SPY", D(2024, 1, 8), D(2024, 1, 13))) == 5
 
-    def test_intraday_bars_keep_their_utc_time_and_the_local_session_date(
-        self, fake, tmp_path, clock
-    ) -> None:
-        raw = source(tmp_path, clock, interval="5m").fetch("SPY", D(2024, 3, 27), D(2024, 3, 29))
-        assert len(raw) == 24
-        first = pd.Timestamp(int(raw.ts_ns[0]), tz="UTC")
-        assert first.isoformat() == "2024-03-27T13:30:00+00:00"  # 09:30 New York (EDT)
-        assert raw.days().astype(str).tolist()[-1] == "2024-03-28"
-
-    def test_fx_rows_use_london_dates_and_have_no_volume(self, fake, tmp_path, clock) -> None:
-        raw = source(tmp_path, clock).fetch("EURUSD=X", D(2024, 1, 1), D(2024, 1, 3))
-        assert raw.days().astype(str).tolist() == ["2024-01-01", "2024-01-02"]
-        assert raw.volume.tolist() == [0.0, 0.0]
+    def test_the_session_given_is_handed_to_yfinance(self, fake, tmp_path, clock) -> None:
+        session = object()
+        source(tmp_path, clock, session=session).fetch("SPY", D(2024, 1, 2), D(2024, 1, 6))
+        assert fake.sessions == [session]
 
 
-class TestValidationOfRecordedData:
-    def test_clean_recorded_series_pass_every_rule(self, fake, tmp_path, clock) -> None:
-        rules = ValidationRules(calendar=nyse_calendar(2023, 2025))
-        for symbol in ("SPY", "QQQ", "TLT"):
-            raw = source(tmp_path, clock).fetch(symbol, D(2024, 1, 2), D(2024, 3, 29))
-            assert validate_raw_bars(raw, rules).quarantined == (), symbol
-
-    def test_the_dirty_series_is_quarantined_row_by_row(self, fake, tmp_path, clock) -> None:
-        raw = source(tmp_path, clock).fetch("BAD", D(2024, 1, 2), D(2024, 3, 1))
-        result = validate_raw_bars(raw, ValidationRules(calendar=nyse_calendar(2023, 2025)))
-        assert result.counts_by_reason() == {
-            "close_outside_range": 1,
-            "duplicate": 1,
-            "high_below_low": 1,
-            "missing_value": 1,
-            "open_outside_range": 1,
-            "price_jump": 1,
-            "zero_volume": 2,
-        }
-        assert result.good_rows + len(result.quarantined) == len(raw) == 42
-
-
-class TestCaching:
-    def test_a_fetched_range_is_never_fetched_again(self, fake, tmp_path, clock) -> None:
-        first = source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 2, 1))
-        again = source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 2, 1))
-        assert len(fake.calls) == 1
-        np.testing.assert_array_equal(first.close, again.close)
-
-    def test_an_incremental_update_fetches_only_the_new_days(self, fake, tmp_path, clock) -> None:
-        source(tmp_path, clock).fetch("SPY", D(2024, 1, 2), D(2024, 2, 1))
-        raw = source(tmp_path, clock).fetch("SPY", D(2024, 1, 10), D(2024, 2, 15))
-        assert [(c["start"], c["end"]) for c in fake.calls] == [
-            ("2024-01-02", "2024-02-01"),
-            ("2024-02-01", "2024-02-15"),
-        ]
-        assert raw.days().astype(str).tolist()[0] == "2024-01-10"
-        assert raw.days().astype(str).tolist()[-1] == "2024-02-14"
-
-    def test_a_range_without_prices_is_remembered_as_fetched(self, fake, tmp_path, clock) -> None:
-        empty = source(tmp_path, clock).fetch("SPY", D(2024, 1, 13), D(2024, 1, 16))  # weekend+MLK
-        assert len(empty) == 0
-        source(tmp_path, clock).fetch("SPY", D(2024, 1, 13), D(2024, 1, 16))
-        assert len(fake.calls) == 1
-
+class TestOffline:
     def test_offline_serves_from_the_cache_and_names_what_is_missing(
         self, fake, tmp_path, clock
     ) -> None:
@@ -188,41 +120,12 @@ class TestCaching:
         ]
 
 
-class TestRateLimitsAndRetries:
+class TestRequestSpacing:
     def test_requests_are_spaced_by_the_minimum_interval(self, fake, tmp_path, clock) -> None:
         yahoo = source(tmp_path, clock, cache=None, min_interval_s=0.5)
         yahoo.fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
         yahoo.fetch("QQQ", D(2024, 1, 2), D(2024, 1, 5))
         assert clock.sleeps == [0.5]
-
-    def test_a_rate_limit_is_retried_with_exponential_backoff(self, fake, tmp_path, clock) -> None:
-        fake.failures.extend([yahoo_fake.YFRateLimitError(), yahoo_fake.YFRateLimitError()])
-        yahoo = source(tmp_path, clock, retries=2, backoff_s=1.0, min_interval_s=0)
-        assert len(yahoo.fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))) == 3
-        assert clock.sleeps == [1.0, 2.0]
-        assert len(fake.calls) == 3
-
-    def test_a_network_error_that_persists_fails_in_words_after_the_retries(
-        self, fake, tmp_path, clock
-    ) -> None:
-        fake.failures.extend([ConnectionError("Could not resolve host")] * 3)
-        yahoo = source(tmp_path, clock, retries=2, min_interval_s=0)
-        with pytest.raises(SourceUnreachable, match="cannot reach Yahoo Finance.*--offline"):
-            yahoo.fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
-        assert len(fake.calls) == 3
-        assert YahooCache(tmp_path / "cache").ranges("SPY", "1d") == []
-
-    def test_an_unknown_symbol_is_not_retried(self, fake, tmp_path, clock) -> None:
-        with pytest.raises(SymbolNotFound, match="does not know 'NOPE'"):
-            source(tmp_path, clock).fetch("NOPE", D(2024, 1, 2), D(2024, 1, 5))
-        assert len(fake.calls) == 1
-
-    def test_a_source_that_hangs_fails_at_the_deadline(self, fake, tmp_path, clock) -> None:
-        fake.delay_s = 2.0
-        fetcher = YFinanceFetcher(timeout_s=0.2)
-        yahoo = source(tmp_path, clock, fetcher=fetcher, retries=0)
-        with pytest.raises(SourceUnreachable, match="did not answer within 0.2 s"):
-            yahoo.fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
 
 
 class TestBadInput:

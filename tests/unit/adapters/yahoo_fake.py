@@ -62,6 +62,7 @@ class FakeState:
     failures: list[BaseException] = field(default_factory=list)
     delay_s: float = 0.0
     tz_cache: str | None = None
+    sessions: list[Any] = field(default_factory=list)
 
 
 def install(monkeypatch: pytest.MonkeyPatch, state: FakeState | None = None) -> FakeState:
@@ -79,8 +80,9 @@ def install(monkeypatch: pytest.MonkeyPatch, state: FakeState | None = None) -> 
         state.tz_cache = path
 
     class Ticker:
-        def __init__(self, ticker: str) -> None:
+        def __init__(self, ticker: str, session: Any = None) -> None:
             self.ticker = ticker
+            state.sessions.append(session)
 
         def history(self, **kwargs: Any) -> pd.DataFrame:
             state.calls.append({"symbol": self.ticker, **kwargs})

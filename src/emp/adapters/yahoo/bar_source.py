@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,10 @@ class YahooBarSource:
             split-adjusted only).
         cache: where fetched rows are kept; ``None`` fetches every time.
         offline: never touch the network (needs a cache).
-        fetcher: what calls Yahoo (default :class:`YFinanceFetcher` with ``timeout_s``).
+        fetcher: what calls Yahoo (default :class:`YFinanceFetcher` with ``timeout_s`` and
+            ``session``).
+        session: the HTTP session the default fetcher hands yfinance (``None``: yfinance's
+            own); see :class:`YFinanceFetcher`.
         sleep, monotonic: the clock used for spacing and backoff (injected in tests).
     """
 
@@ -54,6 +57,7 @@ class YahooBarSource:
         cache: YahooCache | None = None,
         offline: bool = False,
         fetcher: HistoryFetcher | None = None,
+        session: Any = None,
         timeout_s: float = 20.0,
         retries: int = 2,
         backoff_s: float = 1.0,
@@ -77,7 +81,9 @@ class YahooBarSource:
         self._cache = cache
         self._offline = offline
         self._fetcher = fetcher or YFinanceFetcher(
-            timeout_s=timeout_s, tz_cache_dir=None if cache is None else cache.directory / "tz"
+            timeout_s=timeout_s,
+            tz_cache_dir=None if cache is None else cache.directory / "tz",
+            session=session,
         )
         self._retries = retries
         self._backoff_s = backoff_s

@@ -3,7 +3,8 @@
 A yfinance history frame (``Ticker.history(auto_adjust=False, actions=True)``) has a
 time-zone-aware index in the exchange's zone (named ``Date`` for daily and longer bars,
 ``Datetime`` for intraday) and the columns ``Open High Low Close Adj Close Volume
-Dividends Stock Splits`` (``Adj Close`` may be missing for intraday bars).
+Dividends Stock Splits`` (Yahoo sends no adjusted close for intraday bars: yfinance then
+repeats ``Close`` as ``Adj Close``; a frame may also lack the column).
 
 :func:`normalize` turns it into plain columns, keeping every row in the order given:
 
