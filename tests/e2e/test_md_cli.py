@@ -1,13 +1,21 @@
-"""`emp md ...` through the installed script (needs `md_app` registered in cli.py)."""
+"""`emp md ...` through the installed script: replay, backfill, and live serve/subscribe over
+real FIX (the venue runs as a subprocess on a free loopback port)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.md_replay import write_raw_messages
@@ -66,3 +74,120 @@ def test_emp_md_backfill_verifies_what_it_writes(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "replay reproduces all 10 snapshots" in done.stdout
+
+
+# ------------------------------------------------------------ live: serve and subscribe
+CREDENTIALS = {"EMP_FIX_USERNAME": "md-user", "EMP_FIX_PASSWORD": "md-Pa55word"}
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+    environment.update(extra or {})
+    return environment
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _emp(*args: str, cwd: Path, env: dict[str, str], timeout: int = 60):
+    return subprocess.run(
+        [str(EMP), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@contextlib.contextmanager
+def _serving(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[int]:
+    """A venue served by the installed script on a free loopback port (stopped after)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(EMP), *args, "--port", str(port), "--duration-s", "60"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the acceptor listens
+        assert first.startswith("serving"), (first, process.stderr and process.stderr.read())
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def md_venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    root = tmp_path_factory.mktemp("md-venue")
+    with _serving(root, "md", "serve", "--symbols", "ABC,XYZ", env=_env(CREDENTIALS)) as port:
+        yield port, root
+
+
+class TestLiveMarketData:
+    def test_a_live_recording_replays_to_the_books_the_subscriber_ended_with(
+        self, md_venue: tuple[int, Path], tmp_path: Path
+    ) -> None:
+        port, _ = md_venue
+        done = _emp(
+            "md", "subscribe", "ABC", "XYZ", "--port", str(port), "--duration", "2",
+            "--record", str(tmp_path / "live.fix"), "--json", cwd=tmp_path, env=_env(CREDENTIALS),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        live = json.loads(done.stdout.strip().splitlines()[-1])
+        assert live["messages"] >= 4 and live["recorded"] == live["messages"]
+        assert live["gaps"] == 0 and live["sessions_lost"] == 0
+        replay = _emp(
+            "md", "replay", str(tmp_path / "live.fix"), "--json", cwd=tmp_path, env=_env()
+        )
+        assert replay.returncode == 0, replay.stderr
+        replayed = json.loads(replay.stdout.strip().splitlines()[-1])
+        keys = ("state", "bid", "bid_size", "ask", "ask_size", "bid_levels", "ask_levels")
+        for symbol in ("ABC", "XYZ"):
+            assert live["books"][symbol]["state"] == "live"
+            assert {k: replayed["books"][symbol][k] for k in keys} == {
+                k: live["books"][symbol][k] for k in keys
+            }
+
+    def test_subscribe_prints_the_books_as_they_change_and_stops_on_ctrl_c_with_a_summary(
+        self, md_venue: tuple[int, Path], tmp_path: Path
+    ) -> None:
+        port, _ = md_venue
+        process = subprocess.Popen(
+            [str(EMP), "md", "subscribe", "ABC", "--port", str(port), "--depth", "3"],
+            cwd=tmp_path, env=_env(CREDENTIALS), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(3)]
+            assert lines[0].startswith("subscribed to ABC at 127.0.0.1:"), lines
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, err
+        lines += out.splitlines()
+        books = [line for line in lines if line.startswith("ABC [live] bids ")]
+        assert len(books) >= 2, lines
+        assert all(line.count("@") == 6 for line in books)  # three levels a side
+        assert "messages" in lines[-1] and "gaps 0" in lines[-1]
+
+    def test_a_port_nobody_serves_is_one_line_and_exit_1_without_hanging(
+        self, tmp_path: Path
+    ) -> None:
+        port = _free_port()
+        started = time.monotonic()
+        done = _emp(
+            "md", "subscribe", "ABC", "--port", str(port), "--logon-timeout", "1",
+            cwd=tmp_path, env=_env(), timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 1
+        (line,) = done.stderr.strip().splitlines()
+        assert line == f"error: MarketDataUnavailable: no Logon from 127.0.0.1:{port} within 1 s"
+        assert time.monotonic() - started < 20

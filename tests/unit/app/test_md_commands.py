@@ -1,15 +1,24 @@
-"""`emp md replay` / `emp md backfill` through typer's CliRunner (until `md` is registered)."""
+"""`emp md ...` through typer's CliRunner: replay, backfill, and the live commands' errors."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.md_replay import write_raw_messages
-from emp.app.md_commands import md_app
+from emp.adapters.synthetic import RegimeSwitchingBarSource
+from emp.app.errors import ConfigError
+from emp.app.md_commands import BarLiquidity, _book_line, md_app
+from emp.domain.books import BookSynchronizer
+from emp.domain.instruments import Instrument
+from emp.domain.matching.market_data import BookSnapshot
+from emp.ports.market_data import MarketDataUnavailable
 from tests.unit.domain.books.streams import T0, increment_of, l2_stream, snapshot_of
 
 runner = CliRunner()
@@ -101,3 +110,61 @@ class TestBackfill:
             md_app, ["backfill", str(tmp_path / "x.fix"), str(tmp_path / "o.fix")]
         )
         assert result.exit_code != 0
+
+
+# ---------------------------------------------------------------- live: serve, subscribe
+@pytest.fixture
+def no_fix_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("EMP_FIX_"):
+            monkeypatch.delenv(key)
+
+
+class TestServe:
+    def test_serving_without_credentials_is_refused_before_anything_starts(
+        self, tmp_path, no_fix_env
+    ):
+        result = runner.invoke(md_app, ["serve", "--port", "1", "--data-dir", str(tmp_path)])
+        assert result.exit_code == 1
+        assert isinstance(result.exception, ConfigError)
+        assert "EMP_FIX_PASSWORD" in str(result.exception)
+        assert not (tmp_path / "store").exists()
+
+    def test_an_unknown_liquidity_kind_is_refused(self, tmp_path, no_fix_env):
+        result = runner.invoke(
+            md_app,
+            ["serve", "--port", "1", "--insecure-no-auth", "--liquidity", "dreams"],
+        )
+        assert result.exit_code == 1
+        assert "--liquidity must be 'generated' or 'bars', was 'dreams'" in str(result.exception)
+
+    def test_bar_liquidity_replays_one_bar_per_step_then_stands_still(self):
+        bars = RegimeSwitchingBarSource(["ABC"], n_bars=3, seed=1).load(["ABC"])["ABC"]
+        source = BarLiquidity(bars, Instrument(symbol="ABC", tick_size=0.01), levels=2)
+        steps = [source.step(i) for i in range(4)]
+        assert all(steps[:3]) and steps[3] == []
+        first_book = next(u for u in steps[0] if isinstance(u, BookSnapshot))
+        assert len(first_book.bids) == 2 and first_book.bids[0][0] < bars.bar(0).open + 0.02
+
+
+class TestSubscribe:
+    def test_a_port_nobody_serves_fails_with_a_clear_error(self, tmp_path, no_fix_env):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        result = runner.invoke(
+            md_app,
+            ["subscribe", "ABC", "--port", str(port), "--logon-timeout", "0.3",
+             "--data-dir", str(tmp_path)],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert isinstance(result.exception, MarketDataUnavailable)
+        assert str(result.exception) == f"no Logon from 127.0.0.1:{port} within 0.3 s"
+
+    def test_a_book_line_shows_the_state_and_the_requested_depth(self):
+        sync = BookSynchronizer({"ABC": Instrument(symbol="ABC", tick_size=0.01)})
+        sync.on_message(
+            snapshot_of(((((99.0, 5.0), (98.5, 2.0))), ((100.0, 1.0),)), seq_num=1, ts_ns=T0)
+        )
+        assert _book_line("ABC", sync, 2) == "ABC [live] bids 5@99 2@98.5 | asks 1@100"
+        assert _book_line("ABC", sync, 1) == "ABC [live] bids 5@99 | asks 1@100"

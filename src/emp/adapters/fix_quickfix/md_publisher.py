@@ -5,23 +5,30 @@
 
 * 263=1 (snapshot + updates): a 35=W of the matching engine's displayed book for each
   symbol, then after every change of that book (an order resting, a fill, a market update)
-  one 35=X holding the minimal entries between the previous and the new book
-  (:func:`emp.domain.books.diff_levels`). Each book has its own RptSeq (83) series: every
-  entry takes the next number; a 35=W carries the RptSeq of the last entry it includes.
+  one 35=X holding the minimal entries between the previous and the new book. Each book
+  has its own RptSeq (83) series: every entry takes the next number; a 35=W carries the
+  RptSeq of the last entry it includes.
 * 263=0 (snapshot only): a 35=W per symbol (a subscriber's resync).
-* 263=2: the request's updates stop.
+* 263=2: the request's updates stop. A session that logs out loses its subscriptions (a
+  subscriber re-subscribes after it logs on again).
 * An unknown symbol is answered with a 35=Y (MDReqRejReason 0, unknown symbol).
 
-Entries are price-keyed (MDUpdateAction with MDEntryPx); MDPriceLevel (1023) is not sent.
+Two kinds of book (``order_level`` of :class:`MarketDataVenueServer`):
 
-The dictionary: quickfix's stock FIX44.xml has no RptSeq (83) in the NoMDEntries group of
-a 35=X (nor on a 35=W) and no MDPriceLevel (1023) at all, and quickfix's parser ends a
-group at the first tag its dictionary does not put there, so it would reject (35=3) every
-increment. Both sides therefore use :func:`md_data_dictionary`: the installed FIX44.xml
-with RptSeq added to 35=W and to the 35=X entries, and MDPriceLevel defined and allowed in
-the 35=X entries. :class:`MarketDataVenueServer` and
-:class:`~.md_subscriber.QuickfixMarketData` write and use it when their configuration
-names no dictionary of its own.
+* **price levels** (default): entries are price-keyed (MDUpdateAction with MDEntryPx) and
+  carry MDPriceLevel (1023), the level's rank on its side when the entry is applied
+  (:func:`~.md_images.price_levels`; :func:`emp.domain.books.diff_levels` gives deletes,
+  changes, news). A subscriber's book checks every rank.
+* **orders** (L3): one entry per resting order with MDEntryID (278): an own order by its
+  OrderID, each block of displayed size by a stable ``M<n>`` id
+  (:func:`~.md_images.engine_orders`); new, change (size, or price: re-queued) and delete
+  per order (:func:`emp.domain.books.diff_orders`). The subscriber's order book aggregates
+  to the venue's levels.
+
+Both sides validate against ``FIX44-md.xml`` (:func:`~.md_dictionary.md_data_dictionary`:
+the stock dictionary lacks RptSeq, MDPriceLevel and, on the 35=W, MDEntryID);
+:class:`MarketDataVenueServer` and :class:`~.md_subscriber.QuickfixMarketData` write and
+use it when their configuration names no dictionary of its own.
 Messages are built with quickfix's typed FIX 4.4 classes so the repeating groups keep
 their dictionary order. All of this runs on the worker thread, the only one touching
 the matching engine.
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import quickfix as fix
 import quickfix44 as fix44
@@ -42,11 +49,17 @@ from emp.adapters.fix_codec.md_errors import MdDecodeError
 from emp.adapters.fix_codec.md_session import decode_market_data_request
 from emp.adapters.fix_codec.md_tags import MdMsgType, MdTag
 from emp.adapters.fix_quickfix.bridge import Inbound
-from emp.adapters.fix_quickfix.config import installed_data_dictionary
+from emp.adapters.fix_quickfix.md_dictionary import MD_DICTIONARY_NAME, md_data_dictionary
+from emp.adapters.fix_quickfix.md_images import (
+    OrderIds,
+    engine_image,
+    engine_orders,
+    price_levels,
+)
 from emp.adapters.fix_quickfix.venue_server import FixVenueServer
 from emp.adapters.fix_quickfix.venue_worker import VenueWorker
-from emp.domain.books import BookImage, diff_levels
-from emp.domain.errors import InvalidConfiguration
+from emp.domain.books import BookImage, diff_levels, diff_orders
+from emp.domain.books.l3 import OrderImage
 from emp.domain.instruments import Instrument
 from emp.domain.market_data import (
     EntryType,
@@ -56,52 +69,17 @@ from emp.domain.market_data import (
     SubscribeMarketData,
     UpdateAction,
 )
-from emp.domain.matching.venue_order import lots_to_quantity, ticks_to_price
-from emp.domain.orders import OrderSide
+
+__all__ = [
+    "MD_DICTIONARY_NAME",
+    "MarketDataVenueServer",
+    "MdPublishingWorker",
+    "md_data_dictionary",
+    "md_message",
+]
 
 #: MDReqRejReason (281) 0: unknown symbol.
 UNKNOWN_SYMBOL = 0
-
-
-MD_DICTIONARY_NAME = "FIX44-md.xml"
-
-_INC_GROUP_END = "    <field name='EncodedText' required='N' />\n   </group>\n  </component>\n"
-_INC_GROUP_START = "  <component name='MDIncGrp'>\n"
-_W_START = "  <message name='MarketDataSnapshotFullRefresh' msgtype='W' msgcat='app'>\n"
-_FIELDS_START = " <fields>\n"
-
-
-def md_data_dictionary(directory: Path, source: Path | None = None) -> Path:
-    """Write ``FIX44-md.xml`` into ``directory`` (see the module docstring) and return it.
-
-    ``source`` is the dictionary to extend (default: quickfix's installed FIX44.xml).
-    """
-    text = (source or installed_data_dictionary()).read_text(encoding="utf-8")
-    start = text.find(_INC_GROUP_START)
-    end = text.find(_INC_GROUP_END, start)
-    w_start = text.find(_W_START)
-    if start < 0 or end < 0 or w_start < 0 or text.find(_FIELDS_START) < 0:
-        raise InvalidConfiguration(
-            "expected quickfix's FIX 4.4 dictionary (MDIncGrp, 35=W and <fields>), was another"
-        )
-    cut = end + len("    <field name='EncodedText' required='N' />\n")
-    extra = (
-        "    <field name='RptSeq' required='N' />\n    <field name='MDPriceLevel' required='N' />\n"
-    )
-    text = text[:cut] + extra + text[cut:]
-    w_cut = text.find(_W_START) + len(_W_START)
-    text = text[:w_cut] + "   <field name='RptSeq' required='N' />\n" + text[w_cut:]
-    if "number='1023'" not in text:
-        f_cut = text.find(_FIELDS_START) + len(_FIELDS_START)
-        text = (
-            text[:f_cut]
-            + "  <field number='1023' name='MDPriceLevel' type='INT' />\n"
-            + text[f_cut:]
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / MD_DICTIONARY_NAME
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @dataclass(slots=True)
@@ -114,24 +92,13 @@ class _Subscription:
 
 @dataclass(slots=True)
 class _Published:
-    """One book's published state: its last image and RptSeq."""
+    """One book's published state: its last image (levels or orders) and RptSeq."""
 
-    image: BookImage
+    image: BookImage | OrderImage
+    ids: OrderIds | None = None
     rpt_seq: int = 0
     drop_next: int = 0
     subscribers: list[_Subscription] = field(default_factory=list)
-
-
-def engine_image(worker: VenueWorker, instrument: Instrument) -> BookImage:
-    """The matching engine's displayed book of ``instrument`` as a domain BookImage."""
-    book = worker.exchange.engine.book(instrument.symbol)
-    return tuple(
-        tuple(
-            (ticks_to_price(t, instrument), lots_to_quantity(lots, instrument))
-            for t, lots in book.depth(side)
-        )
-        for side in (OrderSide.BUY, OrderSide.SELL)
-    )  # type: ignore[return-value]
 
 
 def _typed(msg_type: str) -> tuple[fix.Message, type[fix.Group] | None]:
@@ -184,11 +151,13 @@ class MdPublishingWorker(VenueWorker):
     """The venue worker, plus market-data subscriptions (see the module docstring)."""
 
     instruments: dict[str, Instrument]
+    order_level: bool
 
-    def attach(self, instruments: dict[str, Instrument]) -> None:
+    def attach(self, instruments: dict[str, Instrument], *, order_level: bool = False) -> None:
         """Give the worker the listed instruments (on its thread, right after start);
         requests that arrived before are answered now."""
         self.instruments = instruments
+        self.order_level = order_level
         self._books: dict[str, _Published] = {}
         #: W/X/Y messages sent per owner (for tests and in-process synchronisation).
         self.md_sent: dict[str, int] = {}
@@ -199,7 +168,9 @@ class MdPublishingWorker(VenueWorker):
 
     # ----------------------------------------------------------------- inbound
     def _handle(self, item: object) -> None:
-        if (
+        if isinstance(item, Inbound) and item.kind == "logout" and hasattr(self, "_books"):
+            self._drop_session(item.session)
+        elif (
             isinstance(item, Inbound)
             and item.kind == "app"
             and "\x0135=V\x01" in item.raw
@@ -211,6 +182,14 @@ class MdPublishingWorker(VenueWorker):
                 self._early = [*getattr(self, "_early", []), item]
             return
         super()._handle(item)
+
+    def _drop_session(self, session: str) -> None:
+        entry = self._sessions.get(session)
+        if entry is None:
+            return
+        owner = entry[1]
+        for published in self._books.values():
+            published.subscribers = [s for s in published.subscribers if s.owner != owner]
 
     def _on_request(self, item: Inbound) -> None:
         session_id, owner = self._sessions[item.session]
@@ -231,6 +210,11 @@ class MdPublishingWorker(VenueWorker):
                 published = self._published(symbol)
                 self._send_snapshot(subscription, symbol, published)
                 if not request.snapshot_only:
+                    published.subscribers = [
+                        s
+                        for s in published.subscribers
+                        if not (s.owner == owner and s.request_id == request.request_id)
+                    ]
                     published.subscribers.append(subscription)
         else:
             for published in self._books.values():
@@ -243,11 +227,18 @@ class MdPublishingWorker(VenueWorker):
     def _published(self, symbol: str) -> _Published:
         published = self._books.get(symbol)
         if published is None:
-            published = _Published(engine_image(self, self.instruments[symbol]))
+            ids = OrderIds() if self.order_level else None
+            published = _Published(self._image(symbol, ids), ids)
             self._books[symbol] = published
         else:
             self._publish(symbol, published)  # bring it up to date before a snapshot
         return published
+
+    def _image(self, symbol: str, ids: OrderIds | None) -> BookImage | OrderImage:
+        engine, instrument = self.exchange.engine, self.instruments[symbol]
+        if ids is None:
+            return engine_image(engine, instrument)
+        return engine_orders(engine, instrument, ids)
 
     # ----------------------------------------------------------------- outbound
     def advance(self) -> None:
@@ -256,8 +247,12 @@ class MdPublishingWorker(VenueWorker):
             self._publish(symbol, published)
 
     def _publish(self, symbol: str, published: _Published) -> None:
-        image = engine_image(self, self.instruments[symbol])
-        rows = diff_levels(published.image, image)
+        before = published.image
+        image = self._image(symbol, published.ids)
+        if isinstance(image, dict):
+            rows = diff_orders(before, image)  # type: ignore[arg-type]
+        else:
+            rows = diff_levels(before, image)  # type: ignore[arg-type]
         if not rows:
             return
         first = published.rpt_seq + 1
@@ -274,6 +269,8 @@ class MdPublishingWorker(VenueWorker):
             sizes=[r[3] for r in rows],
             symbols=[symbol] * len(rows),
             rpt_seqs=list(range(first, first + len(rows))),
+            levels=None if isinstance(image, dict) else price_levels(before, rows),  # type: ignore[arg-type]
+            entry_ids=[r[4] for r in rows] if isinstance(image, dict) else None,
         )
         for sub in published.subscribers:
             message = MdIncrement(entries=entries, seq_num=1, ts_ns=0, request_id=sub.request_id)
@@ -281,17 +278,25 @@ class MdPublishingWorker(VenueWorker):
             self._send_md(sub.owner, sub.session_id, MdMsgType.INCREMENTAL_REFRESH, body)
 
     def _send_snapshot(self, sub: _Subscription, symbol: str, published: _Published) -> None:
-        rows = [
-            (UpdateAction.NEW, side, price, size)
-            for side in (EntryType.BID, EntryType.OFFER)
-            for price, size in published.image[side]
-        ]
+        image = published.image
+        if isinstance(image, dict):
+            rows: list[tuple[Any, ...]] = [
+                (t, price, size, oid, 0) for oid, (t, price, size) in image.items()
+            ]
+        else:
+            rows = [
+                (side, price, size, "", rank)
+                for side in (EntryType.BID, EntryType.OFFER)
+                for rank, (price, size) in enumerate(image[side], start=1)
+            ]
         entries = MdEntries(
-            actions=[r[0] for r in rows],
-            types=[r[1] for r in rows],
-            prices=[r[2] for r in rows],
-            sizes=[r[3] for r in rows],
+            actions=[UpdateAction.NEW] * len(rows),
+            types=[r[0] for r in rows],
+            prices=[r[1] for r in rows],
+            sizes=[r[2] for r in rows],
             symbols=[symbol] * len(rows),
+            levels=None if isinstance(image, dict) else [r[4] for r in rows],
+            entry_ids=[r[3] for r in rows] if isinstance(image, dict) else None,
         )
         snapshot = MdSnapshot(
             symbol=symbol,
@@ -322,10 +327,16 @@ class MdPublishingWorker(VenueWorker):
 class MarketDataVenueServer(FixVenueServer):
     """A :class:`FixVenueServer` that also publishes its books as FIX market data.
 
-    Same constructor as :class:`FixVenueServer`; clients subscribe with 35=V.
+    Same constructor as :class:`FixVenueServer`, plus ``order_level``: publish every
+    resting order with its MDEntryID (L3) instead of price levels with MDPriceLevel (L2).
+    Clients subscribe with 35=V.
     """
 
     worker_class = MdPublishingWorker
+
+    def __init__(self, *args: Any, order_level: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_level = order_level
 
     def start(self) -> None:
         if self.config.data_dictionary is None:
@@ -333,11 +344,24 @@ class MarketDataVenueServer(FixVenueServer):
             self.config = dataclasses.replace(self.config, data_dictionary=path)
         super().start()
         instruments = {symbol: self._instruments[symbol] for symbol in self._instruments}
-        self.call(lambda worker: worker.attach(instruments))  # type: ignore[attr-defined]
+        order_level = self.order_level
+        self.call(lambda worker: worker.attach(instruments, order_level=order_level))  # type: ignore[attr-defined]
 
     def book_image(self, symbol: str) -> BookImage:
         """The venue's own displayed book of ``symbol`` (read on the worker thread)."""
-        return self.call(lambda worker: engine_image(worker, self._instruments[symbol]))
+        return self.call(
+            lambda worker: engine_image(worker.exchange.engine, self._instruments[symbol])
+        )
+
+    def order_image(self, symbol: str) -> OrderImage:
+        """The venue's displayed book of ``symbol`` order by order, as last published
+        (entry id → (entry type, price, size)); only with ``order_level``."""
+
+        def read(worker: VenueWorker) -> OrderImage:
+            published = worker._published(symbol)  # type: ignore[attr-defined]
+            return dict(published.image)
+
+        return self.call(read)
 
     def md_messages_sent(self, client_comp_id: str) -> int:
         """W/X/Y messages sent to a client so far."""

@@ -10,9 +10,27 @@ applies it to a :class:`~emp.domain.books.BookSynchronizer` and returns it. When
 synchronizer asks for a snapshot (an RptSeq gap, a bad message) a 35=V snapshot request
 (263=0) goes out at once, so a stale book recovers without the caller's help.
 
+**Reconnects.** A :class:`~.reconnect.ReconnectSupervisor` owns the session's retries:
+after a drop (the venue restarts, logs us out, the network fails) it waits a
+:class:`~.reconnect.Backoff` delay and logs on again, doubling the wait while the venue
+stays away; a Logon refused for bad credentials is not retried. What the owner's thread
+does, in :meth:`~QuickfixMarketData.drain_events`, in the order things happened:
+
+* the session drops: every book goes stale (an
+  :class:`~emp.domain.market_data.InstrumentWentStale` for each live one) and the
+  synchronizer is replaced by a fresh one — a new session's RptSeq series may restart
+  (a restarted venue), so nothing of the old series may be trusted or buffered. The
+  books are empty and stale until their snapshot arrives.
+* the session is back: every active subscription is sent again (same MDReqID); the
+  venue's snapshot rebuilds each book (an
+  :class:`~emp.domain.market_data.InstrumentRecovered`, counted in ``resyncs``) and its
+  increments carry on.
+* market data resent by quickfix after a reconnect (PossDupFlag 43=Y) is ignored: it is
+  older than the re-subscription's snapshot, and mid-session an ignored resend is an
+  RptSeq gap that a snapshot repairs.
+
 Unless the configuration names a dictionary, the session validates against
-:func:`~.md_publisher.md_data_dictionary` (FIX44.xml plus RptSeq and MDPriceLevel in the
-35=X entries), written into the store folder at start.
+:func:`~.md_dictionary.md_data_dictionary`, written into the store folder at start.
 
 MsgSeqNum gaps are quickfix's business here (it resends), and heartbeats consume numbers
 that never reach the application, so the synchronizer checks RptSeq only.
@@ -20,11 +38,15 @@ that never reach the application, so the synchronizer checks RptSeq only.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import quickfix as fix
 import quickfix44 as fix44
 
@@ -37,20 +59,32 @@ from emp.adapters.fix_codec.md_tags import (
 from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials
-from emp.adapters.fix_quickfix.md_publisher import md_data_dictionary
+from emp.adapters.fix_quickfix.md_dictionary import md_data_dictionary
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.reconnect import Backoff, ReconnectSupervisor
 from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
 from emp.adapters.fix_quickfix.wire import build_message
-from emp.domain.books import BookConfig, BookSynchronizer
+from emp.domain.books import BookConfig, BookSynchronizer, SyncStats
 from emp.domain.instruments import Instrument
 from emp.domain.market_data import (
     BookEvent,
+    InstrumentRecovered,
+    InstrumentWentStale,
     MarketDataMessage,
+    MdOtherMessage,
     MdRequestRejected,
+    MdSnapshot,
     SnapshotRequested,
 )
 from emp.ports.clock import ClockPort
 from emp.ports.market_data import MarketDataUnavailable
+
+_POSS_DUP = "\x0143=Y\x01"
+SESSION_LOST = "the market-data session was lost"
+
+#: Called with each application message's raw bytes and the session (logon) number it
+#: arrived in, before it is applied (e.g. to record the stream).
+RawListener = Callable[[bytes, int], None]
 
 
 class QuickfixMarketData:
@@ -62,6 +96,9 @@ class QuickfixMarketData:
         instruments: symbol → instrument, for the books.
         credentials: Username/Password sent at Logon.
         book_config: book settings (MsgSeqNum checking is always off on this path).
+        backoff: reconnect delays after a drop (default 0.5 s doubling to 30 s).
+        rng: seeded generator for backoff jitter.
+        on_raw: told of every application message before it is applied.
     """
 
     def __init__(
@@ -72,28 +109,43 @@ class QuickfixMarketData:
         instruments: Mapping[str, Instrument],
         credentials: FixCredentials | None = None,
         book_config: BookConfig | None = None,
+        backoff: Backoff | None = None,
+        rng: np.random.Generator | None = None,
+        on_raw: RawListener | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
         self._credentials = credentials
+        self._instruments = instruments
         base = book_config or BookConfig()
-        self.books = BookSynchronizer(
-            instruments,
-            config=BookConfig(
-                grid_capacity=base.grid_capacity,
-                max_depth=base.max_depth,
-                max_buffered=base.max_buffered,
-                check_msg_seq_num=False,
-            ),
-        )
+        self._book_config = dataclasses.replace(base, check_msg_seq_num=False)
+        self.books = BookSynchronizer(instruments, config=self._book_config)
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._rng = rng
+        self._on_raw = on_raw
         self.log = RedactingMessageLog(config.log_dir, clock, name=f"md-{config.sender_comp_id}")
         #: Book events (stale, snapshot requested, recovered, trades), oldest first.
         self.book_events: list[BookEvent] = []
         #: MarketDataRequestRejects (35=Y) received, oldest first.
         self.rejects: list[MdRequestRejected] = []
-        #: Session-level Rejects (35=3) and callback failures, in words.
+        #: BusinessMessageRejects (35=j) of our requests: their Text (a venue that serves
+        #: no market data refuses 35=V this way).
+        self.refused_requests: list[str] = []
+        #: Session-level Rejects (35=3), refused Logons and callback failures, in words.
         self.errors: list[str] = []
+        #: Logons so far (the first session is 1), sessions lost, books resynced after a
+        #: lost session, application messages taken and resent copies ignored.
+        self.logons = 0
+        self.sessions_lost = 0
+        self.resyncs = 0
+        self.messages_received = 0
+        self.resent_ignored = 0
+        self._retired = SyncStats()
+        self._lost: set[str] = set()
+        self._online = False
+        self._arrived = threading.Event()
         self._bridge: InitiatorBridge | None = None
+        self._supervisor: ReconnectSupervisor | None = None
         self._initiator: Any = None
         self._session_id: fix.SessionID | None = None
         self._keep: list[object] = []
@@ -127,11 +179,16 @@ class QuickfixMarketData:
         settings, (session_id,) = build_settings(
             defaults, [(config.sender_comp_id, config.target_comp_id)]
         )
+        supervisor = ReconnectSupervisor(
+            session_id, self._backoff, self._rng, grace_s=config.reconnect_interval_s + 2.0
+        )
         bridge = InitiatorBridge(
             self.log,
             self._clock,
             self._credentials,
             reset_on_logon=config.reset_on_logon,
+            notify=self._arrived.set,
+            listener=supervisor,
         )
         store = fix.FileStoreFactory(settings)
         initiator_class = fix.SSLSocketInitiator if config.tls is not None else fix.SocketInitiator
@@ -144,16 +201,23 @@ class QuickfixMarketData:
             self.log.close()
             raise MarketDataUnavailable(f"cannot start the FIX initiator: {e}") from e
         self._initiator = initiator
+        self._supervisor = supervisor
+        supervisor.start()
 
     def stop(self) -> None:
-        """Log out, stop quickfix's threads, flush the log. Idempotent."""
+        """Stop retrying, log out, stop quickfix's threads, flush the log. Idempotent."""
+        supervisor, self._supervisor = self._supervisor, None
         initiator, self._initiator = self._initiator, None
         try:
-            if initiator is not None:
-                try:
-                    self._logout(timeout_s=2.0)
-                finally:
-                    initiator.stop(True)
+            try:
+                if supervisor is not None:
+                    supervisor.stop()
+            finally:
+                if initiator is not None:
+                    try:
+                        self._logout(timeout_s=2.0)
+                    finally:
+                        initiator.stop(True)
         finally:
             self.log.close()
 
@@ -179,13 +243,26 @@ class QuickfixMarketData:
         return self._bridge is not None and self._bridge.logged_on.is_set()
 
     def wait_logged_on(self, timeout_s: float = 10.0) -> None:
+        """Block until the session is logged on; raise if refused or out of time."""
         deadline = time.monotonic() + timeout_s
         while not self.is_logged_on():
+            bridge = self._bridge
+            if bridge is not None and bridge.refusal is not None:
+                raise MarketDataUnavailable(f"the venue refused our Logon: {bridge.refusal}")
             if time.monotonic() > deadline:
                 raise MarketDataUnavailable(
-                    f"expected a logon within {timeout_s} s, was not logged on"
+                    f"no Logon from {self.config.host}:{self.config.port} within {timeout_s:g} s"
                 )
             time.sleep(0.005)
+
+    @property
+    def reconnect_delays(self) -> list[float]:
+        """The backoff delays waited so far (one per reconnect attempt)."""
+        return list(self._supervisor.delays) if self._supervisor is not None else []
+
+    def total_stats(self) -> SyncStats:
+        """The books' counters summed over every session (a lost session's included)."""
+        return _summed(self._retired, self.books.stats)
 
     # ------------------------------------------------------------------ the port
     def subscribe(self, symbols: Sequence[str], *, depth: int = 0) -> str:
@@ -201,7 +278,8 @@ class QuickfixMarketData:
 
     def unsubscribe(self, request_id: str) -> None:
         symbols = self._subscribed.pop(request_id, ())
-        self._send_request(request_id, SubscriptionRequestType.UNSUBSCRIBE, symbols, 0)
+        if self.is_logged_on():  # a lost session took its subscriptions with it
+            self._send_request(request_id, SubscriptionRequestType.UNSUBSCRIBE, symbols, 0)
 
     def request_snapshot(self, symbol: str) -> None:
         self._requests += 1
@@ -211,10 +289,12 @@ class QuickfixMarketData:
 
     def drain_events(self, limit: int | None = None) -> list[MarketDataMessage]:
         """Decode what arrived, apply it to :attr:`books`, return it; snapshot requests the
-        books raise are sent at once."""
+        books raise are sent at once; session changes are handled in arrival order (see
+        the module docstring)."""
         bridge = self._bridge
         if bridge is None:
             return []
+        self._arrived.clear()
         out: list[MarketDataMessage] = []
         while limit is None or len(out) < limit:
             try:
@@ -222,15 +302,23 @@ class QuickfixMarketData:
             except queue.Empty:
                 break
             if item.kind == "app":
-                message = decode_market_data(item.raw.encode("utf-8"))
-                self.books.on_message(message)
-                if isinstance(message, MdRequestRejected):
-                    self.rejects.append(message)
-                out.append(message)
-                self._forward_book_events()
+                message = self._application(item.raw)
+                if message is not None:
+                    out.append(message)
+            elif item.kind == "logon":
+                self._session_started()
+            elif item.kind == "logout":
+                self._session_lost()
             elif item.kind in ("reject", "error", "refused"):
                 self.errors.append(f"{item.kind}: {item.raw}")
         return out
+
+    def wait_events(self, timeout_s: float) -> list[MarketDataMessage]:
+        """Drain, waiting up to ``timeout_s`` for something to arrive if nothing has."""
+        messages = self.drain_events()
+        if not messages and self._arrived.wait(timeout_s):
+            messages = self.drain_events()
+        return messages
 
     def wait_until(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
         """Drain until ``predicate()`` holds (True) or ``timeout_s`` passes (False)."""
@@ -243,11 +331,74 @@ class QuickfixMarketData:
                 return False
             time.sleep(0.002)
 
+    # ------------------------------------------------------------------ internals
+    def _application(self, text: str) -> MarketDataMessage | None:
+        if _POSS_DUP in text:
+            self.resent_ignored += 1
+            return None
+        raw = text.encode("utf-8")
+        self.messages_received += 1
+        if self._on_raw is not None:
+            self._on_raw(raw, self.logons)
+        message = decode_market_data(raw)
+        self.books.on_message(message)
+        if isinstance(message, MdRequestRejected):
+            self.rejects.append(message)
+        elif isinstance(message, MdOtherMessage) and message.msg_type == "j":
+            start = text.find("\x0158=")
+            reason = text[start + 4 : text.find("\x01", start + 4)] if start >= 0 else ""
+            self.refused_requests.append(reason or "no reason given")
+        elif (
+            isinstance(message, MdSnapshot)
+            and message.symbol in self._lost
+            and not self.books.is_stale(message.symbol)
+        ):
+            self._lost.discard(message.symbol)
+            self.resyncs += 1
+            self.book_events.append(
+                InstrumentRecovered(symbol=message.symbol, seq_num=message.seq_num, replayed=0)
+            )
+        self._forward_book_events()
+        return message
+
+    def _session_started(self) -> None:
+        self.logons += 1
+        self._online = True
+        if self.logons == 1:
+            return
+        for request_id, symbols in self._subscribed.items():
+            try:
+                self._send_request(
+                    request_id,
+                    SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+                    symbols,
+                    max((self._depths.get(s, 0) for s in symbols), default=0),
+                )
+            except MarketDataUnavailable:
+                return  # dropped again already: the next logon subscribes again
+
+    def _session_lost(self) -> None:
+        if not self._online:
+            return  # a Logon that never completed: nothing was lost
+        self._online = False
+        self.sessions_lost += 1
+        old = self.books
+        for symbol in old.symbols:
+            if not old.is_stale(symbol):
+                self.book_events.append(
+                    InstrumentWentStale(symbol=symbol, reason=SESSION_LOST, seq_num=None)
+                )
+        self._lost.update(s for symbols in self._subscribed.values() for s in symbols)
+        self._retired = _summed(self._retired, old.stats)
+        self.books = BookSynchronizer(self._instruments, config=self._book_config)
+
     def _forward_book_events(self) -> None:
         for event in self.books.drain_events():
             self.book_events.append(event)
             if isinstance(event, SnapshotRequested):
-                self.request_snapshot(event.symbol)
+                # offline: the re-subscription after the next logon resyncs it
+                with contextlib.suppress(MarketDataUnavailable):
+                    self.request_snapshot(event.symbol)
 
     # ------------------------------------------------------------------ wire
     def _send_request(self, request_id: str, kind: str, symbols: Sequence[str], depth: int) -> None:
@@ -271,3 +422,9 @@ class QuickfixMarketData:
             fix.Session.sendToTarget(message, self._session_id)
         except fix.SessionNotFound as e:
             raise MarketDataUnavailable(f"no market-data session to send to: {e}") from e
+
+
+def _summed(a: SyncStats, b: SyncStats) -> SyncStats:
+    return SyncStats(
+        **{f.name: getattr(a, f.name) + getattr(b, f.name) for f in dataclasses.fields(SyncStats)}
+    )
