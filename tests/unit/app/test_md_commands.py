@@ -14,7 +14,8 @@ from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.md_replay import write_raw_messages
 from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.errors import ConfigError
-from emp.app.md_commands import BarLiquidity, _book_line, md_app
+from emp.app.md_commands import md_app
+from emp.app.md_live_commands import BarLiquidity, _book_line
 from emp.domain.books import BookSynchronizer
 from emp.domain.instruments import Instrument
 from emp.domain.matching.market_data import BookSnapshot
