@@ -7,6 +7,7 @@ import numpy as np
 from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.md_replay import FileReplayMarketData, write_raw_messages
 from emp.domain.books import BookSynchronizer
+from emp.domain.features.how import BookFrameRecorder
 from emp.domain.instruments import InstrumentRegistry
 from emp.domain.market_data import InstrumentRecovered, InstrumentWentStale, SnapshotRequested
 from emp.ports.market_data import MarketDataPort
@@ -115,3 +116,60 @@ class TestReplay:
         pump(port, sync)
         assert sync.state("ABC").value == "awaiting_snapshot" and sync.stats.gaps == 0
         port.unsubscribe(request)
+
+
+class TestCompiledReplay:
+    """`replay_into` (the kernel) gives what the port path gives, message for message."""
+
+    def both(self, path, **port_options):
+        slow_port = FileReplayMarketData(path, **port_options)
+        slow = BookSynchronizer(INSTRUMENTS)
+        events = pump(slow_port, slow)
+        fast_port = FileReplayMarketData(path, **port_options)
+        fast = BookSynchronizer(INSTRUMENTS)
+        run = fast_port.replay_into(fast, depth=3)
+        return (slow_port, slow, events), (fast_port, fast, fast.drain_events(), run)
+
+    def test_a_clean_recording_gives_the_same_book_through_the_kernel(self, tmp_path):
+        path, final = recording(tmp_path)
+        (_, slow, _), (port, fast, events, run) = self.both(path)
+        assert events == [] and port.exhausted and run.handbacks == 1
+        assert fast.book("ABC").image() == final == slow.book("ABC").image()
+        assert fast.stats == slow.stats
+
+    def test_a_lost_and_a_corrupt_message_recover_the_same_way(self, tmp_path):
+        for k, options in enumerate(({"lose": 20}, {"corrupt": 12})):
+            (tmp_path / str(k)).mkdir()
+            path, final = recording(tmp_path / str(k), **options)
+            quarantine = tmp_path / str(k) / "q.fix"
+            (slow_port, slow, slow_events), (port, fast, events, _run) = self.both(
+                path, quarantine_path=quarantine
+            )
+            assert events == slow_events and fast.stats == slow.stats
+            assert port.snapshot_requests == slow_port.snapshot_requests == ["ABC"]
+            assert [q.tag for q in port.quarantined] == [q.tag for q in slow_port.quarantined]
+            assert fast.book("ABC").image() == final and not fast.is_stale("ABC")
+
+    def test_depth_frames_equal_the_recorder_s_frames(self, tmp_path):
+        path, _ = recording(tmp_path, lose=20)
+        fast = BookSynchronizer(INSTRUMENTS)
+        run = FileReplayMarketData(path).replay_into(fast, depth=3)
+        frames = run.book_frames(fast, "ABC")
+        slow = BookSynchronizer(INSTRUMENTS)
+        recorder = BookFrameRecorder(3)
+        port = FileReplayMarketData(path)
+        while not port.exhausted:
+            for message in port.drain_events(limit=7):
+                slow.on_message(message)
+                recorder.record(message.ts_ns, slow.book("ABC"), stale=slow.is_stale("ABC"))
+        expected = recorder.frames()
+        for name in ("ts_ns", "bid_px", "bid_sz", "ask_px", "ask_sz", "stale"):
+            np.testing.assert_array_equal(getattr(frames, name), getattr(expected, name), name)
+
+    def test_unsubscribed_instruments_are_passed_over_by_the_kernel_too(self, tmp_path):
+        path, _ = recording(tmp_path)
+        port = FileReplayMarketData(path)
+        port.subscribe(["XYZ"])
+        sync = BookSynchronizer(INSTRUMENTS)
+        port.replay_into(sync)
+        assert sync.state("ABC").value == "awaiting_snapshot" and sync.stats.gaps == 0

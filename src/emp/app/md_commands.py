@@ -29,10 +29,9 @@ from emp.adapters.md_replay import FileReplayMarketData, read_raw_messages, writ
 from emp.app.md_live_commands import serve, subscribe
 from emp.domain.books import BookSynchronizer, synthesize_increments, verify_replay
 from emp.domain.errors import EmpError
-from emp.domain.features.how import DEPTH_FEATURES, BookFrameRecorder, depth_features
+from emp.domain.features.how import DEPTH_FEATURES, BookFrames, depth_features
 from emp.domain.instruments import Instrument
 from emp.domain.market_data import (
-    MarketDataMessage,
     MdIncrement,
     MdMessageQuarantined,
     MdSnapshot,
@@ -66,16 +65,6 @@ class _AnyInstrument(dict[str, Instrument]):
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, width=None if stream.isatty() else 160)
-
-
-def _touched(message: MarketDataMessage, all_symbols: list[str]) -> list[str]:
-    if isinstance(message, MdSnapshot):
-        return [message.symbol]
-    if isinstance(message, MdIncrement):
-        return list(dict.fromkeys(message.entries.symbols))
-    if isinstance(message, MdMessageQuarantined):
-        return list(message.symbols) or all_symbols
-    return []
 
 
 def pump(
@@ -118,37 +107,21 @@ def replay(
     instruments = _AnyInstrument(tick_size, only)
     sync = BookSynchronizer(instruments)
     port = FileReplayMarketData(file, quarantine_path=quarantine)
-    recorders: dict[str, BookFrameRecorder] = {}
-    last_ts = [0]
-
-    def record(message: MarketDataMessage) -> None:
-        ts = getattr(message, "ts_ns", None)
-        if ts is not None:
-            last_ts[0] = max(last_ts[0], ts)
-        for name in _touched(message, sync.symbols):
-            if name in sync.symbols:
-                recorder = recorders.setdefault(name, BookFrameRecorder(depth))
-                recorder.record(last_ts[0], sync.book(name), stale=sync.is_stale(name))
-
     progress = Progress(
         TextColumn("replay"), BarColumn(), TextColumn("{task.completed} messages"),
         TimeElapsedColumn(), console=_console(stderr=True), disable=as_json,
     )  # fmt: skip
     with progress:
         task = progress.add_task("replay", total=None)
-        seen = [0]
-
-        def step(message: MarketDataMessage) -> None:
-            record(message)
-            seen[0] += 1
-            if seen[0] % 1000 == 0:
-                progress.update(task, completed=seen[0])
-
-        count = pump(port, sync, limit=2048, on_message=step)
+        # the compiled kernel (docs/market_data.md); what it cannot take goes through Python
+        run = port.replay_into(sync, depth=depth)
+        sync.drain_events()  # snapshot requests are kept by the port (no venue to ask)
+        count = len(run)
         progress.update(task, completed=count)
-    summary = _summary(sync, recorders, depth, count, len(port.quarantined))
+    frames = {name: run.book_frames(sync, name) for name in run.symbols if name in sync.symbols}
+    summary = _summary(sync, frames, depth, count, len(port.quarantined))
     if png is not None:
-        _plot(recorders, png)
+        _plot(frames, png)
         summary["png"] = str(png)
     if as_json:
         print(json.dumps(summary))
@@ -158,7 +131,7 @@ def replay(
 
 def _summary(
     sync: BookSynchronizer,
-    recorders: dict[str, BookFrameRecorder],
+    frames_by_book: dict[str, BookFrames],
     depth: int,
     count: int,
     quarantined: int,
@@ -174,9 +147,8 @@ def _summary(
             "ask": _num(ask_px), "ask_size": _num(ask_sz),
             "bid_levels": book.level_count(0), "ask_levels": book.level_count(1),
         }  # fmt: skip
-        recorder = recorders.get(name)
-        if recorder is not None and len(recorder.frames()):
-            frames = recorder.frames()
+        frames = frames_by_book.get(name)
+        if frames is not None and len(frames):
             values = depth_features(frames, frames.ts_ns, levels=depth)
             entry["features_last"] = {k: _num(float(values[k][-1])) for k in DEPTH_FEATURES}
             entry["features_mean"] = {
@@ -223,18 +195,18 @@ def _print(summary: dict[str, Any]) -> None:
         console.print(f"plot: {summary['png']}")
 
 
-def _plot(recorders: dict[str, BookFrameRecorder], path: Path) -> None:
+def _plot(frames_by_book: dict[str, BookFrames], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(recorders) or ["-"]
+    names = list(frames_by_book) or ["-"]
     fig, axes = plt.subplots(2, len(names), figsize=(7 * len(names), 7), squeeze=False)
     for col, name in enumerate(names):
-        if name not in recorders:
+        if name not in frames_by_book:
             continue
-        frames = recorders[name].frames()
+        frames = frames_by_book[name]
         t = (frames.ts_ns - frames.ts_ns[0]) / 1e9 if len(frames) else frames.ts_ns
         top = axes[0][col]
         top.step(t, frames.bid_px[:, 0], where="post", label="bid", color="tab:green")

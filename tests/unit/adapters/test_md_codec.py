@@ -12,6 +12,7 @@ from emp.adapters.fix_codec.errors import FixEncodeError
 from emp.adapters.fix_codec.md_decode import decode_md
 from emp.adapters.fix_codec.md_encode import encode_md, md_body_fields
 from emp.adapters.fix_codec.md_errors import MdDecodeError
+from emp.adapters.fix_codec.md_kernel import kernel_verdict, validate_md
 from emp.adapters.fix_codec.md_session import (
     decode_market_data,
     decode_market_data_request,
@@ -148,6 +149,15 @@ class TestRoundTrips:
         raw = encoded(message)
         assert decode_md(raw) == decode_md_simplefix(raw)
 
+    @settings(max_examples=80, deadline=None)
+    @given(message=increments() | snapshots())
+    def test_the_kernel_accepts_every_valid_message_or_hands_it_back(self, message):
+        raw = encoded(message)
+        verdict = kernel_verdict(raw)
+        unusual = message.entries.entry_ids is not None or message.entries.levels is not None
+        multi = len(set(message.entries.symbols)) > 1 and isinstance(message, MdIncrement)
+        assert verdict.status == ("handback" if unusual or multi else "ok"), verdict
+
     def test_irregular_groups_decode_with_missing_optional_tags_filled_in(self):
         raw = x_message(x_entry(size=None, action="2", rpt=None), x_entry(symbol=None, rpt="4"))
         message = decode_md(raw)
@@ -270,23 +280,33 @@ class TestMalformedMessages:
         "empty value": (lambda: x_message(x_entry(symbol="")), 55),
     }
 
+    @pytest.mark.parametrize("path", ["python", "kernel"])
     @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
-    def test_a_malformed_message_raises_an_error_naming_the_offending_tag(self, case):
+    def test_a_malformed_message_raises_an_error_naming_the_offending_tag(self, case, path):
         build, tag = self.CASES[case]
+        raw = build()
+        if path == "kernel":  # the compiled kernel must name the same tag on its own
+            verdict = kernel_verdict(raw)
+            assert verdict.status in ("error", "other") and verdict.tag == tag, verdict
         with pytest.raises(MdDecodeError) as caught:
-            decode_md(build())
+            (decode_md if path == "python" else validate_md)(raw)
         assert caught.value.tag == tag, str(caught.value)
         assert isinstance(caught.value, MalformedMarketData)
         assert str(tag) in str(caught.value)
 
+    @pytest.mark.parametrize("path", ["python", "kernel"])
     @pytest.mark.parametrize(
         "raw",
         [b"", b"hello", b"8=FIX.4.4\x019=5\x0135=X", b"8=FIX.4.4\x019=5\x0135=X\x01"],
         ids=["empty", "not FIX", "truncated", "no checksum"],
     )
-    def test_bytes_that_are_not_a_whole_message_raise_a_named_error(self, raw):
+    def test_bytes_that_are_not_a_whole_message_raise_a_named_error(self, raw, path):
+        if path == "kernel":
+            verdict = kernel_verdict(raw)
+            assert verdict.status == "error"
+            assert verdict.tag == decode_market_data(raw).tag  # type: ignore[union-attr]
         with pytest.raises(MdDecodeError):
-            decode_md(raw)
+            (decode_md if path == "python" else validate_md)(raw)
 
     def test_the_error_names_the_message_and_the_symbols_it_touched(self):
         with pytest.raises(MdDecodeError) as caught:

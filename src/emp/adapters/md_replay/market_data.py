@@ -1,9 +1,18 @@
-"""FileReplayMarketData: a MarketDataPort over a recorded raw FIX stream."""
+"""FileReplayMarketData: a MarketDataPort over a recorded raw FIX stream.
+
+Two ways through a recording: :meth:`FileReplayMarketData.drain_events` (the port: one
+domain message per raw message, for any consumer) and
+:meth:`FileReplayMarketData.replay_into` (the fast path: the whole recording straight
+into a :class:`~emp.domain.books.BookSynchronizer` through the compiled kernel of
+:mod:`emp.adapters.fix_codec.md_kernel`, the BBO and depth after every message as arrays).
+Both give the same books, events, quarantine and snapshot requests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emp.adapters.fix_codec.md_batch import decode_market_data_batch
 from emp.adapters.md_replay.files import MdRecorder, read_raw_messages
@@ -13,8 +22,13 @@ from emp.domain.market_data import (
     MdMessageQuarantined,
     MdOtherMessage,
     MdSnapshot,
+    SnapshotRequested,
 )
-from emp.ports.market_data import MarketDataError
+from emp.ports.market_data import MarketDataError, MarketDataUnavailable
+
+if TYPE_CHECKING:
+    from emp.adapters.fix_codec.md_kernel import KernelRun
+    from emp.domain.books import BookSynchronizer
 
 DEFAULT_BATCH = 4096
 
@@ -87,6 +101,41 @@ class FileReplayMarketData:
         else:
             self.exhausted = True
         return [self._filter(m) for m in decode_market_data_batch(raws)]
+
+    def replay_into(self, sync: BookSynchronizer, *, depth: int = 0) -> KernelRun:
+        """Replay the rest of the recording into ``sync`` through the compiled kernel.
+
+        The same books, stats, events and quarantine as feeding every message of
+        :meth:`drain_events` to ``sync.on_message`` (subscriptions included), at memory
+        speed. Events stay in ``sync`` for the caller to drain; ``SnapshotRequested``
+        events are also recorded in :attr:`snapshot_requests`. ``depth`` > 0 records the
+        best ``depth`` levels after each message (``KernelRun.book_frames``).
+        """
+        from emp.adapters.fix_codec.md_kernel import KernelBookFeed
+
+        if self._messages is None:
+            try:
+                buffer = self._path.read_bytes()
+            except OSError as e:
+                raise MarketDataUnavailable(
+                    f"cannot read market-data recording {self._path}: {e}"
+                ) from e
+        else:
+            buffer = b"\n".join(self._messages)
+        self._messages = iter(())
+        self.exhausted = True
+        subscribed = self._subscribed
+        feed = KernelBookFeed(
+            sync,
+            accept_symbol=(lambda s: s in subscribed) if subscribed else None,
+            message_filter=self._filter,
+        )
+        before = len(sync.peek_events())
+        run = feed.feed(buffer, depth=depth)
+        self.snapshot_requests.extend(
+            e.symbol for e in sync.peek_events()[before:] if isinstance(e, SnapshotRequested)
+        )
+        return run
 
     # ------------------------------------------------------------------ helpers
     def _filter(self, message: MarketDataMessage) -> MarketDataMessage:

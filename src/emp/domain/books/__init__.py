@@ -5,6 +5,7 @@
 * :class:`BookSynchronizer` — messages → books, with MsgSeqNum/RptSeq gap detection,
   stale marking, buffering and snapshot recovery.
 * :mod:`.backfill` — periodic snapshots → the minimal increment stream between them.
+* :mod:`.fast_path` — the synchronizer as arrays, for a compiled kernel in an adapter.
 """
 
 from emp.domain.books.backfill import (
@@ -14,6 +15,7 @@ from emp.domain.books.backfill import (
     verify_replay,
 )
 from emp.domain.books.errors import BackfillMismatch, BookInconsistent
+from emp.domain.books.fast_path import FastPathState, KernelTrades
 from emp.domain.books.l2 import BookImage, BookLevel, L2Book
 from emp.domain.books.l3 import L3Book
 from emp.domain.books.sync import BookConfig, BookSynchronizer, FeedState, SyncStats
@@ -25,7 +27,9 @@ __all__ = [
     "BookInconsistent",
     "BookLevel",
     "BookSynchronizer",
+    "FastPathState",
     "FeedState",
+    "KernelTrades",
     "L2Book",
     "L3Book",
     "SyncStats",

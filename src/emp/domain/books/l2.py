@@ -24,12 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 from emp.domain.books.errors import BookInconsistent
 from emp.domain.books.levels import GridLevels, OutsideGrid, SparseLevels, regrid
 from emp.domain.instruments import Instrument
 from emp.domain.market_data import ABSENT, EntryType, UpdateAction
 
 _TICK_TOLERANCE = 1e-6
+#: ``best`` of an empty grid side in :meth:`L2Book.grid_meta`.
+NO_BEST = 2**62
 _NAN = math.nan
 _SIDE_NAMES = ("bid", "offer")
 
@@ -60,6 +64,7 @@ class L2Book:
         "_capacity",
         "_crossing_declared",
         "_decimals",
+        "_grid",
         "_inv_tick",
         "_max_depth",
         "_prices",
@@ -91,6 +96,7 @@ class L2Book:
         self._max_depth = max_depth
         self._crossing_declared = crossing_declared
         self._prices: dict[int, float] = {}
+        self._grid = np.zeros((2, grid_capacity))
         self._sides: list[GridLevels | SparseLevels] = [SparseLevels(), SparseLevels()]
         self.clear()
 
@@ -119,7 +125,12 @@ class L2Book:
     # ------------------------------------------------------------------------ writes
     def clear(self) -> None:
         """Empty both sides (a snapshot starts from here); sides return to the grid."""
-        self._sides[:] = [GridLevels(0, self._capacity), GridLevels(0, self._capacity)]
+        grid = self._grid
+        grid[:] = 0.0
+        self._sides[:] = [
+            GridLevels(0, self._capacity, grid[0]),
+            GridLevels(0, self._capacity, grid[1]),
+        ]
 
     def declare_crossing(self, declared: bool) -> None:
         """Enter (True) or leave (False) a venue-declared locked/crossed state."""
@@ -130,6 +141,10 @@ class L2Book:
     @property
     def crossing_declared(self) -> bool:
         return self._crossing_declared
+
+    @property
+    def max_depth(self) -> int | None:
+        return self._max_depth
 
     def apply(self, action: int, side: int, price: float, size: float, level: int = ABSENT) -> None:
         """Apply one entry, then check the book is not crossed."""
@@ -202,9 +217,14 @@ class L2Book:
 
     def _widen(self, t: int, key: int) -> GridLevels | SparseLevels:
         store = self._sides[t]
-        grid = regrid(store, key, self._capacity) if isinstance(store, GridLevels) else None
+        grid = (
+            regrid(store, key, self._capacity, self._grid[t])
+            if isinstance(store, GridLevels)
+            else None
+        )
         if grid is None:
             grid = SparseLevels({k: store.get(k) for k in store.ranked()})
+            self._grid[t] = 0.0
         self._sides[t] = grid
         return grid
 
@@ -315,6 +335,43 @@ class L2Book:
         total = bid + ask
         return (bid - ask) / total if total > 0 else _NAN
 
+    # -------------------------------------------------------------- array representation
+    @property
+    def grid(self) -> np.ndarray:
+        """The fast-path storage: a ``(2, grid_capacity)`` float64 array, bids then offers.
+
+        Row ``side`` holds the size at key ``origin + i`` in column ``i`` (key: ticks for
+        offers, minus ticks for bids; 0.0 marks an empty level). Meaningful for a side
+        only while :meth:`uses_grid` is true; :meth:`grid_meta` gives the rest.
+        """
+        return self._grid
+
+    def grid_meta(self) -> tuple[int, int, int, int, int, int] | None:
+        """(origin, count, best key) of bids then offers, ``best`` = ``NO_BEST`` if empty.
+
+        ``None`` when a side is on the sparse fallback (the array does not hold it).
+        """
+        bids, asks = self._sides
+        if not isinstance(bids, GridLevels) or not isinstance(asks, GridLevels):
+            return None
+        return (
+            bids.origin, bids.count, NO_BEST if bids.best is None else bids.best,
+            asks.origin, asks.count, NO_BEST if asks.best is None else asks.best,
+        )  # fmt: skip
+
+    def set_grid_meta(self, meta: Sequence[int]) -> None:
+        """Adopt (origin, count, best) per side after the array was written directly.
+
+        The writer (a compiled kernel) must have kept every invariant of the module
+        docstring; :meth:`check_invariants` re-verifies them from the array.
+        """
+        for side, store in enumerate(self._sides):
+            if not isinstance(store, GridLevels):
+                raise BookInconsistent(f"{self.symbol}: side {side} is not on the grid")
+            origin, count, best = (int(v) for v in meta[3 * side : 3 * side + 3])
+            store.origin, store.count = origin, count
+            store.best = None if best == NO_BEST else best
+
     def uses_grid(self, side: int) -> bool:
         """Whether ``side`` is on the fast-path grid (False: the sparse fallback)."""
         return isinstance(self._sides[side], GridLevels)
@@ -322,6 +379,15 @@ class L2Book:
     def check_invariants(self) -> None:
         """Re-verify every invariant from scratch (for tests and after a recovery)."""
         for side in (EntryType.BID, EntryType.OFFER):
+            store = self._sides[side]
+            if isinstance(store, GridLevels):
+                present = np.flatnonzero(store.sizes)
+                best = None if not len(present) else int(present[0]) + store.origin
+                if store.count != len(present) or store.best != best:
+                    raise BookInconsistent(
+                        f"{self.symbol}: {_SIDE_NAMES[side]} grid out of step: count "
+                        f"{store.count}, best {store.best}, expected {len(present)}, {best}"
+                    )
             levels = self.depth(side)
             prices = [lv.price for lv in levels]
             ordered = sorted(prices, reverse=side == EntryType.BID)

@@ -28,11 +28,12 @@ requests to the feed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from emp.domain.books.errors import BookInconsistent
+from emp.domain.books.fast_path import FastPathState, KernelTrades, commit_state, export_state
 from emp.domain.books.l2 import L2Book
 from emp.domain.books.l3 import L3Book
 from emp.domain.errors import UnknownInstrument
@@ -148,6 +149,19 @@ class BookSynchronizer:
     def drain_events(self) -> list[BookEvent]:
         events, self._events = self._events, []
         return events
+
+    def peek_events(self) -> list[BookEvent]:
+        """The events recorded since the last :meth:`drain_events`, left in place."""
+        return list(self._events)
+
+    # ------------------------------------------------------------- compiled fast path
+    def export_fast_path(self, extra_symbols: Sequence[str] = ()) -> FastPathState:
+        """This synchronizer as arrays for a compiled kernel (see :mod:`.fast_path`)."""
+        return export_state(self, extra_symbols)
+
+    def commit_fast_path(self, fast: FastPathState, trades: KernelTrades | None = None) -> None:
+        """Adopt what a kernel did to an :meth:`export_fast_path` state."""
+        commit_state(self, fast, trades)
 
     # ---------------------------------------------------------------------- messages
     def on_message(self, message: MarketDataMessage) -> None:
