@@ -24,7 +24,8 @@ from tests.unit.domain.books.streams import T0, increment_of, l2_stream, snapsho
 EMP = Path(sys.executable).parent / "emp"
 
 
-def test_emp_md_replay_prints_one_json_summary_of_the_books(tmp_path):
+@pytest.mark.parametrize("command", [["md", "replay"], ["replay"]], ids=["md-replay", "replay"])
+def test_emp_md_replay_prints_one_json_summary_of_the_books(tmp_path, command):
     messages, images = l2_stream(np.random.default_rng(9), 30)
     raws = [
         encode_md(
@@ -45,7 +46,7 @@ def test_emp_md_replay_prints_one_json_summary_of_the_books(tmp_path):
         rpt += len(message[0])
     write_raw_messages(tmp_path / "s.fix", raws)
     done = subprocess.run(
-        [str(EMP), "md", "replay", str(tmp_path / "s.fix"), "--json"],
+        [str(EMP), *command, str(tmp_path / "s.fix"), "--json", "--png", str(tmp_path / "b.png")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -53,6 +54,7 @@ def test_emp_md_replay_prints_one_json_summary_of_the_books(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["books"]["ABC"]["bid"] == images[-1][0][0][0]
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_emp_md_backfill_verifies_what_it_writes(tmp_path):

@@ -26,6 +26,7 @@ from emp.app.data_commands import ingest_app, register_data_commands
 from emp.app.demo import DEFAULT_BARS, DemoRequest, run_demo
 from emp.app.errors import ConfigError
 from emp.app.md_commands import md_app
+from emp.app.md_commands import replay as md_replay
 from emp.app.model_commands import model_app
 from emp.app.paper_commands import paper_app
 from emp.app.params import parse_params
@@ -65,6 +66,12 @@ app.add_typer(snapshot_app, name="snapshot")
 register_data_commands(data_app)
 data_app.command("replay")(replay)
 app.command()(backtest)
+# `emp replay FILE` is `emp md replay FILE` (the name the market-data issue gives it)
+app.command(
+    "replay",
+    help="Replay a FIX market-data recording into order books; print book statistics and "
+    "depth features, --png plots the BBO and a depth heatmap (same as `emp md replay`).",
+)(md_replay)
 app.add_typer(venue_app, name="venue")
 app.add_typer(paper_app, name="paper")
 
