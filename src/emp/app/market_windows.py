@@ -1,5 +1,8 @@
 """Rolling market windows for the risk manager: per-symbol returns (VaR, beta) and closes
-of a reference symbol (volatility tiers, regimes), in fixed-size numpy rings."""
+of a reference symbol (volatility tiers, regimes), in fixed-size numpy rings.
+
+Each return history handed out names its ring as ``origin`` and the ring's row count as
+``end``, so the risk manager's market model adds only the new rows each bar."""
 
 from __future__ import annotations
 
@@ -50,19 +53,22 @@ class _Ring:
     """The last ``capacity`` rows of a series, stored twice so that the rows held are
     always one contiguous view (oldest first): O(row) per append, O(1) per read."""
 
-    __slots__ = ("_buffer", "_capacity", "_count", "_head")
+    __slots__ = ("_buffer", "_capacity", "_count", "_head", "appended")
 
     def __init__(self, capacity: int, row_shape: tuple[int, ...] = ()) -> None:
         self._buffer = np.full((2 * capacity, *row_shape), np.nan)
         self._capacity = capacity
         self._head = 0
         self._count = 0
+        #: Rows appended since the start (the stream position of the next row).
+        self.appended = 0
 
     def append(self, row: np.ndarray | float) -> None:
         i = self._head
         self._buffer[i] = row
         self._buffer[i + self._capacity] = row
         self._head = (i + 1) % self._capacity
+        self.appended += 1
         if self._count < self._capacity:
             self._count += 1
 
@@ -110,9 +116,18 @@ class MarketWindows:
     def history(self) -> ReturnHistory | None:
         if self._returns is None or not len(self._returns):
             return None
-        returns = self._returns.view()
+        ring = self._returns
+        returns = ring.view()
         benchmark = returns[:, self._benchmark] if self._benchmark is not None else None
-        return ReturnHistory(symbols=self._symbols, returns=returns, benchmark=benchmark)
+        # the ring is the stream: a risk model built from an earlier cut takes only the
+        # rows appended since (O(symbols) per bar instead of the whole window)
+        return ReturnHistory(
+            symbols=self._symbols,
+            returns=returns,
+            benchmark=benchmark,
+            origin=ring,
+            end=ring.appended,
+        )
 
     def reference_closes(self) -> np.ndarray | None:
         if self._closes is None or not len(self._closes):

@@ -39,7 +39,9 @@ class MaxBetaExposure:
         )
 
     def check(self, data: RiskCheckInput) -> str | None:
-        p = projection_of(data)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
         after = p.beta_after
         if after <= self.max_beta_exposure or after <= p.beta_before:
             return None

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from emp.domain.errors import InvalidConfiguration
-from emp.domain.regime import RegimeClassifier, realised_volatility
+from emp.domain.regime import (
+    WARMUP,
+    RealisedVolTrendClassifier,
+    RegimeClassifier,
+    RollingLogReturns,
+    realised_volatility,
+)
 from emp.domain.risk.audit import AuditLog, RegimeChanged, VolatilityTierChanged
 from emp.domain.risk.context import RiskContext
 from emp.domain.risk.vol_tiers import VolatilityTier, VolatilityTiers
@@ -44,6 +50,15 @@ class MarketConditions:
         self.tier: VolatilityTier | None = tiers.lowest if tiers is not None else None
         self.realised_volatility = math.nan
         self._regime_counts: dict[str, dict[str, int]] = {}
+        # the default classifier and the tiers read rolling sums of the reference's log
+        # returns, updated in O(1) per new close; another classifier gets the closes
+        self._rolling_classifier = (
+            classifier if isinstance(classifier, RealisedVolTrendClassifier) else None
+        )
+        windows = (vol_window,) if tiers is not None else ()
+        if self._rolling_classifier is not None:
+            windows = (*windows, self._rolling_classifier.window)
+        self._rolling = RollingLogReturns(windows) if windows else None
         if self.tier is not None:
             context.position_multiplier = self.tier.position_multiplier
             context.leverage_multiplier = self.tier.leverage_multiplier
@@ -70,13 +85,18 @@ class MarketConditions:
         volatility: float | None,
         regime: str | None,
     ) -> None:
+        if closes is not None and self._rolling is not None:
+            self._rolling.update(closes)
         self._update_tier(ts_ns, closes, volatility)
         self._update_regime(ts_ns, closes, regime)
 
     def _update_tier(self, ts: int, closes: np.ndarray | None, vol: float | None) -> None:
         if self._tiers is None:
             return
-        if vol is None and closes is not None:
+        rolling = self._rolling
+        if vol is None and closes is not None and rolling is not None and rolling.valid:
+            vol = rolling.sigma(self._vol_window) * math.sqrt(self._periods_per_year)
+        elif vol is None and closes is not None:
             vol = realised_volatility(
                 np.asarray(closes)[-(self._vol_window + 1) :],
                 periods_per_year=self._periods_per_year,
@@ -103,7 +123,15 @@ class MarketConditions:
         )
 
     def _update_regime(self, ts: int, closes: np.ndarray | None, label: str | None) -> None:
-        if label is None and self._classifier is not None and closes is not None:
+        rolling, fast = self._rolling, self._rolling_classifier
+        if label is None and fast is not None and rolling is not None and rolling.valid:
+            if closes is not None:
+                window = fast.window
+                if len(rolling.closes) < window + 1:
+                    label = WARMUP
+                else:
+                    label = fast.label(rolling.sigma(window), rolling.drift(window))
+        elif label is None and self._classifier is not None and closes is not None:
             label = self._classifier.classify(np.asarray(closes))
         if label is None:
             return

@@ -83,6 +83,7 @@ class RiskConfig:
     resize: frozenset[str] = frozenset()
     escalate_on_breach: str | None = None
     cancel_increasing_on_reduce: bool = True
+    precompute_var: bool = False
     extra_rules: tuple[RiskRule, ...] = ()
 
 
@@ -212,5 +213,6 @@ def build_risk_manager(config: RiskConfig, *, id_prefix: str = "risk") -> RiskMa
         periods_per_year=c.periods_per_year,
         escalate_on_breach=escalate,
         cancel_increasing_on_reduce=c.cancel_increasing_on_reduce,
+        precompute_var=c.precompute_var,
         id_prefix=id_prefix,
     )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from emp.domain.risk.exposure import ExposureBook, SymbolExposure
+from emp.domain.orders import OrderSide
+from emp.domain.risk.exposure import ExposureBook
 from emp.domain.risk.rule import RiskCheckInput
+from emp.domain.risk.symbol_exposure import SymbolExposure, SymbolSlot
 from emp.domain.risk.trading_state import TradingState
 
-
-def _two_sided(high: float, low: float) -> float:
-    """``max(|high|, |low|)``."""
-    high = high if high >= 0.0 else -high
-    low = low if low >= 0.0 else -low
-    return high if high >= low else low
+_BUY = OrderSide.BUY
 
 
 class Projection:
@@ -19,35 +16,42 @@ class Projection:
 
     ``rest_*`` are the book's aggregates without the symbol; ``gross_*``, ``net_*`` and
     ``beta_*`` the portfolio measures before and after the order (the order counted as
-    working); ``symbol_gross_*`` and ``value_*`` the symbol's own gross and VaR value.
-    Computed once per check, in plain arithmetic, and shared by every cap rule; the full
-    :class:`SymbolExposure` objects (``before``, ``after``) are built only when asked for.
+    working); ``symbol_gross_*`` and ``value_*`` the symbol's own gross and VaR value;
+    ``worst`` the worst-case position with the order, ``j`` the symbol's column in the
+    market model (-1: none). Computed once per check, in plain arithmetic from the book's
+    slot for the symbol, and shared by every cap rule. The figures *after* the order are
+    computed up front (every cap compares them with its limit); the figures *before* it
+    only when a rule asks (a cap reads them only when the order would exceed the limit,
+    to let orders that do not grow the measure pass), and so are the full
+    :class:`SymbolExposure` objects (``before``, ``after``).
     """
 
     __slots__ = (
         "_after",
         "_before",
         "_data",
+        "_high",
+        "_low",
         "beta",
         "beta_after",
-        "beta_before",
         "book",
+        "buy",
         "gross_after",
-        "gross_before",
+        "high_after",
+        "j",
+        "low_after",
         "net_after",
-        "net_before",
         "rate",
         "rest_beta_high",
         "rest_beta_low",
         "rest_gross",
         "rest_net_high",
         "rest_net_low",
-        "stored",
+        "slot",
         "symbol_gross_after",
-        "symbol_gross_before",
         "unit_value",
         "value_after",
-        "value_before",
+        "worst",
     )
 
     def __init__(self, data: RiskCheckInput, book: ExposureBook | None) -> None:
@@ -56,51 +60,85 @@ class Projection:
         self._after: SymbolExposure | None = None
         self.book = book
         intent = data.intent
+        position = data.position
+        high = self._high = position + data.open_buy_quantity  # in units, before the order
+        low = self._low = position - data.open_sell_quantity
+        quantity = intent.quantity
+        if intent.side is _BUY:
+            self.buy = True
+            high, low = high + quantity, low  # after the order, from here on
+            self.worst = high
+        else:
+            self.buy = False
+            low = low - quantity
+            self.worst = low
         if book is None:
-            self.rate = self.beta = 1.0
-            self.stored: SymbolExposure | None = None
-            self.rest_gross = self.rest_net_high = self.rest_net_low = 0.0
-            self.rest_beta_high = self.rest_beta_low = 0.0
+            self.rate = beta = 1.0
+            self.slot: SymbolSlot | None = None
+            self.j = -1
+            self.rest_gross = rest_high = rest_low = 0.0
+            self.rest_net_high = self.rest_net_low = 0.0
+            rest_beta_high = rest_beta_low = 0.0
+            k = self.unit_value = data.reference_price
         else:
-            self.rate, self.beta = book.unit(intent.symbol)
-            stored = self.stored = book.entry(intent.symbol)
-            if stored is None:
-                self.rest_gross = book.gross
-                self.rest_net_high = book.net_high
-                self.rest_net_low = book.net_low
-                self.rest_beta_high = book.beta_high
-                self.rest_beta_low = book.beta_low
+            slot = self.slot = book._slots.get(intent.symbol) or book.slot(intent.symbol)
+            self.rate = slot.rate
+            j = self.j = slot.j
+            betas = book._betas
+            beta = book.default_beta if betas is None or j < 0 else betas[j]
+            self.rest_gross = book.gross - slot.gross
+            rest_high = self.rest_net_high = book.net_high - slot.net_high
+            rest_low = self.rest_net_low = book.net_low - slot.net_low
+            if beta >= 0.0:
+                rest_beta_high = book.beta_high - slot.net_high * beta
+                rest_beta_low = book.beta_low - slot.net_low * beta
             else:
-                self.rest_gross = book.gross - stored.gross
-                self.rest_net_high = book.net_high - stored.net_high
-                self.rest_net_low = book.net_low - stored.net_low
-                self.rest_beta_high = book.beta_high - stored.beta_high
-                self.rest_beta_low = book.beta_low - stored.beta_low
-        k = self.unit_value = data.reference_price * self.rate
-        beta = self.beta
-        signed = intent.quantity if intent.side.sign > 0 else -intent.quantity
-        high = data.position + data.open_buy_quantity  # in units, before the order
-        low = data.position - data.open_sell_quantity
-        high2 = high + signed if signed > 0 else high
-        low2 = low + signed if signed < 0 else low
-        self.value_before = (high + low - data.position) * k
-        self.value_after = self.value_before + signed * k
-        gross0 = _two_sided(high, low) * k
-        gross1 = _two_sided(high2, low2) * k
-        self.symbol_gross_before, self.symbol_gross_after = gross0, gross1
-        self.gross_before = self.rest_gross + gross0
-        self.gross_after = self.rest_gross + gross1
-        rest_high, rest_low = self.rest_net_high, self.rest_net_low
-        self.net_before = _two_sided(rest_high + high * k, rest_low + low * k)
-        self.net_after = _two_sided(rest_high + high2 * k, rest_low + low2 * k)
+                rest_beta_high = book.beta_high - slot.net_low * beta
+                rest_beta_low = book.beta_low - slot.net_high * beta
+            k = self.unit_value = data.reference_price * slot.rate
+        self.beta = beta
+        self.rest_beta_high, self.rest_beta_low = rest_beta_high, rest_beta_low
+        x, y = self.high_after, self.low_after = high * k, low * k
+        self.value_after = x + y - position * k
+        # max(|x|, |y|) written out: a call per measure would cost more than the measure
+        x, y = (x if x >= 0.0 else -x), (y if y >= 0.0 else -y)
+        gross = self.symbol_gross_after = x if x >= y else y
+        self.gross_after = self.rest_gross + gross
+        x, y = rest_high + high * k, rest_low + low * k
+        x, y = (x if x >= 0.0 else -x), (y if y >= 0.0 else -y)
+        self.net_after = x if x >= y else y
         bk = beta * k
-        rest_high, rest_low = self.rest_beta_high, self.rest_beta_low
-        if bk >= 0.0:
-            self.beta_before = _two_sided(rest_high + high * bk, rest_low + low * bk)
-            self.beta_after = _two_sided(rest_high + high2 * bk, rest_low + low2 * bk)
-        else:
-            self.beta_before = _two_sided(rest_high + low * bk, rest_low + high * bk)
-            self.beta_after = _two_sided(rest_high + low2 * bk, rest_low + high2 * bk)
+        if bk < 0.0:  # a negative beta swaps the sides
+            high, low = low, high
+        x, y = rest_beta_high + high * bk, rest_beta_low + low * bk
+        x, y = (x if x >= 0.0 else -x), (y if y >= 0.0 else -y)
+        self.beta_after = x if x >= y else y
+
+    # ------------------------------------------------ before the order (lazily)
+    @property
+    def symbol_gross_before(self) -> float:
+        k = self.unit_value
+        x, y = abs(self._high * k), abs(self._low * k)
+        return x if x >= y else y
+
+    @property
+    def gross_before(self) -> float:
+        return self.rest_gross + self.symbol_gross_before
+
+    @property
+    def net_before(self) -> float:
+        k = self.unit_value
+        return max(abs(self.rest_net_high + self._high * k), abs(self.rest_net_low + self._low * k))
+
+    @property
+    def beta_before(self) -> float:
+        bk = self.beta * self.unit_value
+        high, low = (self._high, self._low) if bk >= 0.0 else (self._low, self._high)
+        return max(abs(self.rest_beta_high + high * bk), abs(self.rest_beta_low + low * bk))
+
+    @property
+    def value_before(self) -> float:
+        return (self._high + self._low - self._data.position) * self.unit_value
 
     @property
     def before(self) -> SymbolExposure:
@@ -124,7 +162,7 @@ class Projection:
         if self._after is None:
             d = self._data
             buy, sell = d.open_buy_quantity, d.open_sell_quantity
-            if d.intent.side.sign > 0:
+            if self.buy:
                 buy += d.intent.quantity
             else:
                 sell += d.intent.quantity
@@ -133,12 +171,44 @@ class Projection:
             )
         return self._after
 
+    def commit(self, quantity: float | None = None) -> None:
+        """Book the order (``quantity`` units, default the intent's) as working."""
+        book, slot = self.book, self.slot
+        if book is None or slot is None:
+            return
+        d = self._data
+        buy, sell = d.open_buy_quantity, d.open_sell_quantity
+        if quantity is None:  # the figures after the order are known: no recomputation
+            if self.buy:
+                buy += d.intent.quantity
+            else:
+                sell += d.intent.quantity
+            book.put(
+                slot,
+                d.position,
+                buy,
+                sell,
+                d.reference_price,
+                self.unit_value,
+                self.high_after,
+                self.low_after,
+                self.symbol_gross_after,
+                self.beta,
+            )
+            return
+        if self.buy:
+            buy += quantity
+        else:
+            sell += quantity
+        book.set(slot, d.position, buy, sell, d.reference_price, self.unit_value)
+
     def rest_group(self, grouping: str) -> tuple[str, float]:
         """The symbol's group in ``grouping`` and that group's gross without the symbol."""
-        if self.book is None:
+        slot = self.slot
+        if slot is None:
             return "", 0.0
-        group, total = self.book.group_total(grouping, self._data.intent.symbol)
-        return group, total if self.stored is None else total - self.stored.gross
+        sums, i, group = slot.groups[grouping]
+        return group, sums[i] - slot.gross
 
 
 class RiskContext:

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from emp.domain.errors import InvalidConfiguration
+from emp.domain.orders import OrderSide
 from emp.domain.risk.rule import QTY_EPS, RiskCheckInput
+
+_BUY = OrderSide.BUY
 
 
 def _losing(data: RiskCheckInput) -> bool:
@@ -46,6 +49,9 @@ class NoDoublingDown:
         return self._adds.get(symbol, 0)
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         context = data.context
         drawdown = 0.0 if context is None else context.drawdown
         if drawdown <= self.min_drawdown or not _adds_to_loser(data):
@@ -61,7 +67,15 @@ class NoDoublingDown:
 
     def on_approved(self, data: RiskCheckInput) -> None:
         symbol = data.intent.symbol
-        if _adds_to_loser(data):
-            self._adds[symbol] = self._adds.get(symbol, 0) + 1
-        elif not _losing(data):
+        position, average = data.position, data.average_price
+        # _losing and _adds_to_loser, written out: this runs for every approved order
+        losing = (
+            average > 0.0
+            and not -QTY_EPS <= position <= QTY_EPS
+            and (data.reference_price - average) * position < 0
+        )
+        if losing:
+            if (position > 0) == (data.intent.side is _BUY):
+                self._adds[symbol] = self._adds.get(symbol, 0) + 1
+        elif self._adds:
             self._adds.pop(symbol, None)

@@ -11,10 +11,11 @@ counters) are told of the final approved order only.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from emp.domain.risk.context import Projection
 from emp.domain.risk.headroom import round_down_to_lot
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, RiskRule
 
@@ -63,6 +64,16 @@ class RiskDecision:
 APPROVED = RiskDecision(approved=True)
 
 
+def _projected(rule: RiskRule) -> Callable[[RiskCheckInput, Projection | None], str | None]:
+    """``rule``'s check as a call of (input, projection): its own ``check_projected`` when
+    it has one (every built-in rule), else its ``check`` ignoring the projection."""
+    fast = getattr(rule, "check_projected", None)
+    if callable(fast):
+        return fast
+    check = rule.check
+    return lambda data, projection: check(data)
+
+
 def _resizes(rule: RiskRule) -> bool:
     return getattr(rule, "action", BreachAction.REJECT) is BreachAction.RESIZE and hasattr(
         rule, "capacity"
@@ -76,7 +87,8 @@ class RiskEngine:
         self._rules: tuple[RiskRule, ...] = tuple(rules)
         self._resizable = frozenset(id(r) for r in self._rules if _resizes(r))
         self._stateful = tuple(r for r in self._rules if callable(getattr(r, "on_approved", None)))
-        self._checks = tuple(rule.check for rule in self._rules)
+        self._on_approved = tuple(r.on_approved for r in self._stateful)  # type: ignore[attr-defined]
+        self._checks = tuple(_projected(rule) for rule in self._rules)
 
     @property
     def rules(self) -> tuple[RiskRule, ...]:
@@ -97,11 +109,20 @@ class RiskEngine:
         return reasons, breached, rejecting
 
     def check(self, data: RiskCheckInput) -> RiskDecision:
+        context = data.context  # the projection, computed once and shared by the rules
+        if context is None:
+            projection = Projection(data, None)
+        elif context._last_data is data and context._last_projection is not None:
+            projection = context._last_projection
+        else:
+            projection = context._last_projection = Projection(data, context.book)
+            context._last_data = data
         for check in self._checks:  # the fast path: every rule passes
-            if check(data) is not None:
+            if check(data, projection) is not None:
                 break
         else:
-            self._commit(data)
+            for approved in self._on_approved:  # stateful rules hear of the order
+                approved(data)
             return APPROVED
         reasons, breached, rejecting = self._breaches(data)  # rules are pure: ask again
         if not reasons:  # pragma: no cover - a rule answered differently the second time

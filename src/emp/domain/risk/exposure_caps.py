@@ -58,7 +58,9 @@ class MaxGrossExposure:
         object.__setattr__(self, "action", check_action(self.action))
 
     def check(self, data: RiskCheckInput) -> str | None:
-        p = projection_of(data)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
         after = p.gross_after
         if after <= self.max_gross or after <= p.gross_before:
             return None
@@ -100,7 +102,9 @@ class MaxNetExposure:
         )
 
     def check(self, data: RiskCheckInput) -> str | None:
-        p = projection_of(data)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
         after = p.net_after
         if after <= self.max_net or after <= p.net_before:
             return None
@@ -148,7 +152,9 @@ class MaxLeverage:
         )
 
     def check(self, data: RiskCheckInput) -> str | None:
-        p = projection_of(data)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
         after = p.gross_after
         context = data.context
         multiplier = 1.0 if context is None else context.leverage_multiplier

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from emp.domain.risk.context import RiskContext, projection_of
+from emp.domain.risk.context import Projection, RiskContext, projection_of
 from emp.domain.risk.exposure_caps import gross_capacity
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, check_positive
 
@@ -45,8 +45,15 @@ class MaxGroupExposure:
         return math.inf if limit is None else limit
 
     def check(self, data: RiskCheckInput) -> str | None:
-        p = projection_of(data)
-        group, rest = p.rest_group(self.grouping)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
+        slot = p.slot
+        if slot is None:
+            group, rest = "", 0.0
+        else:
+            sums, i, group = slot.groups[self.grouping]
+            rest = sums[i] - slot.gross
         limit = self.limits.get(group, self.default_limit)
         if limit is None:
             return None

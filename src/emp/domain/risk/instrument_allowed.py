@@ -35,6 +35,9 @@ class InstrumentAllowed:
         return self._allowed
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         symbol = data.intent.symbol
         if symbol in self._blocked and not data.is_reducing:
             return f"{self.name}: {symbol} is blocked"

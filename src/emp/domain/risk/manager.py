@@ -43,7 +43,7 @@ from emp.domain.risk.drawdown import DrawdownBrake, DrawdownLimits
 from emp.domain.risk.engine import APPROVED, RiskDecision, RiskEngine
 from emp.domain.risk.exposure import ExposureBook
 from emp.domain.risk.kill_switch import KillSwitch
-from emp.domain.risk.market_risk import MarketRiskModel, ReturnHistory
+from emp.domain.risk.market_risk import ReturnHistory
 from emp.domain.risk.regime_gate import RegimePolicy, gate_intent
 from emp.domain.risk.rule import RiskCheckInput, RiskRule
 from emp.domain.risk.state_gate import TradingStateGate
@@ -69,6 +69,9 @@ class RiskManager:
         escalate_on_breach: state to move to when, at a bar, a portfolio cap (gross, net,
             leverage, group, beta, VaR) is already exceeded (``None``: never).
         cancel_increasing_on_reduce: entering REDUCING cancels risk-increasing orders.
+        precompute_var: compute the exact VaR of the book at every bar, in ``on_bar``, so
+            the first check after a bar does not (a matrix product per bar: sessions that
+            care for the tail latency of checks want it, backtests with few orders do not).
         id_prefix: prefix of the kill switch's client order ids.
     """
 
@@ -87,6 +90,7 @@ class RiskManager:
         periods_per_year: float = 252.0,
         escalate_on_breach: TradingState | None = None,
         cancel_increasing_on_reduce: bool = True,
+        precompute_var: bool = False,
         id_prefix: str = "risk",
     ) -> None:
         rules = tuple(rules)
@@ -125,6 +129,12 @@ class RiskManager:
         self._var_window = var_window
         self._escalate_on_breach = escalate_on_breach
         self._counts = dict.fromkeys(OUTCOMES, 0)
+        #: With precompute_var, the rules that compute their exact figure at each bar.
+        self._primers = (
+            tuple(p for rule in rules if callable(p := getattr(rule, "prime", None)))
+            if precompute_var
+            else ()
+        )
 
     # -------------------------------------------------------------- queries
     @property
@@ -178,6 +188,40 @@ class RiskManager:
         context = self._context
         if data.context is not context:
             data = data.with_context(context)
+        if self._policy is None:  # the common case: no regime gate
+            decision = self._engine.check(data)
+            if decision is APPROVED:
+                p = context._last_projection
+                if context._last_data is not data or p is None:
+                    p = context.projection(data)
+                # Projection.commit(), written out: book the order from the figures the
+                # check computed (this runs for every approved order)
+                buy, sell = data.open_buy_quantity, data.open_sell_quantity
+                if p.buy:
+                    buy += data.intent.quantity
+                else:
+                    sell += data.intent.quantity
+                self._book.put(
+                    p.slot,  # type: ignore[arg-type]  # the manager's context has a book
+                    data.position,
+                    buy,
+                    sell,
+                    data.reference_price,
+                    p.unit_value,
+                    p.high_after,
+                    p.low_after,
+                    p.symbol_gross_after,
+                    p.beta,
+                )
+                context._last_data = context._last_projection = None  # forget(), inlined
+                self._counts["approved"] += 1
+                if context.regime:
+                    self._conditions.count_decision("approved")
+                return decision
+            if decision.approved:
+                context.projection(data).commit(decision.quantity)
+                context.forget()
+            return self._record(data, decision, data.intent.quantity)
         requested = data.intent.quantity
         gate: str | None = None
         if self._policy is not None:
@@ -198,13 +242,7 @@ class RiskManager:
             else:
                 decision = RiskDecision(approved=True, reasons=reasons, quantity=decision.quantity)
         if decision.approved:
-            if decision.quantity is None:
-                entry = context.projection(data).after
-            else:
-                entry = self._book.measure(data).with_order(
-                    data.intent.side.sign * decision.quantity
-                )
-            self._book.store(entry)
+            context.projection(data).commit(decision.quantity)
             context.forget()
         return self._record(data, decision, requested)
 
@@ -261,18 +299,24 @@ class RiskManager:
         returns: ReturnHistory | None = None,
         realised_volatility: float | None = None,
         regime: str | None = None,
+        changed: Iterable[str] | None = None,
     ) -> tuple[VenueCommand, ...]:
         """Update book, tier, regime and drawdowns at ``account.ts_ns``; return commands.
 
         ``reference_closes`` (a reference series, oldest first) feeds the volatility tier
         (last ``vol_window`` returns) and the regime classifier, unless
-        ``realised_volatility``/``regime`` are given directly. ``returns`` replaces the
-        market model (VaR, betas) when given.
+        ``realised_volatility``/``regime`` are given directly. ``returns`` updates the
+        market model (VaR, betas) when given: a history that continues the model's stream
+        (same ``origin``) adds only its new rows, any other replaces the model.
+        ``changed`` (optional): the symbols whose position or mark may have changed since
+        the previous bar; the book then visits only those (and the symbols with working
+        orders) instead of comparing every symbol of the account.
         """
         ts = account.ts_ns
-        market = MarketRiskModel(returns, window=self._var_window) if returns is not None else None
-        self._book.rebuild(account, market)
+        self._book.sync(account, returns, window=self._var_window, changed=changed)
         self._context.forget()
+        for prime in self._primers:
+            prime(self._context)
         self._conditions.update(ts, reference_closes, realised_volatility, regime)
         candidates = self._drawdown_candidates(ts, account.equity)
         if self._escalate_on_breach is not None:

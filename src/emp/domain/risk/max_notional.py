@@ -23,6 +23,9 @@ class MaxOrderNotional:
         object.__setattr__(self, "action", check_action(self.action))
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         price = data.intent.limit_price or data.reference_price
         notional = data.intent.quantity * price
         if notional <= self.max_notional:

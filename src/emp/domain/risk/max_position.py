@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emp.domain.errors import InvalidConfiguration
+from emp.domain.risk.context import Projection, projection_of
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, check_positive
 
 
@@ -50,12 +51,22 @@ class MaxPosition:
         return base * _multiplier(data)
 
     def check(self, data: RiskCheckInput) -> str | None:
-        projected = data.worst_case_position
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
+        projected = p.worst
         size = projected if projected >= 0 else -projected
         # Orders that only reduce the absolute position always pass.
-        if size <= abs(data.position):
+        position = data.position
+        if size <= (position if position >= 0 else -position):
             return None
-        limit = self.limit_for(data)
+        context = data.context
+        base = (
+            self.limits.get(data.intent.symbol, self.max_quantity)
+            if self.limits
+            else self.max_quantity
+        )
+        limit = base if context is None else base * context.position_multiplier
         if size <= limit:
             return None
         return (
@@ -81,11 +92,19 @@ class MaxPositionNotional:
         object.__setattr__(self, "action", check_action(self.action))
 
     def check(self, data: RiskCheckInput) -> str | None:
-        projected = abs(data.worst_case_position)
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
+        projected = p.worst if p.worst >= 0 else -p.worst
         notional = projected * data.reference_price
         context = data.context
-        limit = self.max_notional * (1.0 if context is None else context.position_multiplier)
-        if notional <= limit or projected <= abs(data.position):
+        limit = (
+            self.max_notional
+            if context is None
+            else self.max_notional * context.position_multiplier
+        )
+        position = data.position
+        if notional <= limit or projected <= (position if position >= 0 else -position):
             return None
         return (
             f"{self.name}: {data.intent.symbol} position notional would reach "

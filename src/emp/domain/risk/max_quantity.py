@@ -20,6 +20,9 @@ class MaxOrderQuantity:
         object.__setattr__(self, "action", check_action(self.action))
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         quantity = data.intent.quantity
         if quantity <= self.max_quantity:
             return None

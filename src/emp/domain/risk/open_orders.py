@@ -29,6 +29,9 @@ class MaxOpenOrders:
             )
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         if data.open_order_count < self.max_open_orders:
             return None
         return (

@@ -22,6 +22,9 @@ class PriceCollar:
             )
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         limit = data.intent.limit_price
         if limit is None:
             return None

@@ -37,9 +37,11 @@ class RiskCheckInput:
     """What a rule may look at for one intent.
 
     ``open_buy_quantity``/``open_sell_quantity`` are the leaves of the working orders in the
-    same symbol, so rules can bound the worst case, not just the present. The fields after
-    ``equity`` are optional: a caller that does not know them leaves the defaults, and the
-    rules that need them say so in their documentation.
+    same symbol, so rules can bound the worst case, not just the present. Numbers are
+    Python ``float``/``int`` (a numpy scalar works, but every figure computed from it, and
+    the exposure book it is booked into, turns into slow numpy scalar arithmetic). The
+    fields after ``equity`` are optional: a caller that does not know them leaves the
+    defaults, and the rules that need them say so in their documentation.
 
     Attributes:
         strategy: the name of the strategy that emitted the intent (throttles key on it).
@@ -155,7 +157,12 @@ class RiskCheckInput:
 
 @runtime_checkable
 class RiskRule(Protocol):
-    """A pre-trade rule: returns ``None`` to pass or a reason, in words, to refuse."""
+    """A pre-trade rule: returns ``None`` to pass or a reason, in words, to refuse.
+
+    A rule may also offer ``check_projected(data, projection)``, the same answer given
+    the :class:`~emp.domain.risk.context.Projection` the engine computed once for all
+    rules (every built-in rule does).
+    """
 
     name: str
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from emp.domain.risk.rule import RiskCheckInput
 from emp.domain.risk.trading_state import TradingState
 
+_ACTIVE = TradingState.ACTIVE
+
 
 @dataclass(frozen=True, slots=True)
 class TradingStateGate:
@@ -21,11 +23,14 @@ class TradingStateGate:
     name: str = "trading_state"
 
     def check(self, data: RiskCheckInput) -> str | None:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
         context = data.context
         if context is None:
             return None
         state = context.trading_state
-        if state is TradingState.ACTIVE:
+        if state is _ACTIVE:
             return None
         if state is TradingState.REDUCING:
             if data.is_reducing:

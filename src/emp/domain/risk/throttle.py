@@ -15,11 +15,14 @@ from emp.domain.clock_time import NS_PER_SECOND
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.rule import RiskCheckInput, check_positive
 
+#: ``ready_ns`` of a bucket holding a whole token: before any event time.
+_ALWAYS = -(2**63)
+
 
 class TokenBucket:
     """``burst`` tokens, one more every ``interval_ns`` (``ceil(1e9 / rate_per_second)``)."""
 
-    __slots__ = ("_capacity", "_interval_ns", "_last_ns", "_level")
+    __slots__ = ("_capacity", "_interval_ns", "_last_ns", "_level", "ready_ns")
 
     def __init__(self, *, rate_per_second: float, burst: int) -> None:
         check_positive("rate_per_second", rate_per_second)
@@ -29,15 +32,19 @@ class TokenBucket:
         self._capacity = burst * self._interval_ns
         self._level = self._capacity
         self._last_ns: int | None = None
+        #: The earliest event time with a whole token (integer arithmetic, exact).
+        self.ready_ns = _ALWAYS
 
     @property
     def interval_ns(self) -> int:
         return self._interval_ns
 
     def _level_at(self, ts_ns: int) -> int:
-        if self._last_ns is None or ts_ns <= self._last_ns:
+        last = self._last_ns
+        if last is None or ts_ns <= last:
             return self._level
-        return min(self._capacity, self._level + (ts_ns - self._last_ns))
+        level = self._level + (ts_ns - last)
+        return level if level < self._capacity else self._capacity
 
     def available(self, ts_ns: int) -> int:
         """Whole tokens at ``ts_ns`` (changes nothing)."""
@@ -49,14 +56,20 @@ class TokenBucket:
 
     def try_take(self, ts_ns: int) -> bool:
         """Take one token at ``ts_ns`` if there is one."""
-        level = self._level_at(ts_ns)
-        if self._last_ns is None or ts_ns > self._last_ns:
-            self._last_ns = ts_ns
+        last, level, interval = self._last_ns, self._level, self._interval_ns
+        if last is None or ts_ns > last:
+            if last is not None:
+                level += ts_ns - last
+                if level > self._capacity:
+                    level = self._capacity
+            self._last_ns = last = ts_ns
+        taken = level >= interval
+        if taken:
+            level -= interval
         self._level = level
-        if level < self._interval_ns:
-            return False
-        self._level = level - self._interval_ns
-        return True
+        # level grows by one per ns after the last take (capped, and cap >= one token)
+        self.ready_ns = _ALWAYS if level >= interval else last + (interval - level)
+        return taken
 
 
 @dataclass(slots=True)
@@ -73,6 +86,7 @@ class OrderRateThrottle:
     scope: str = "strategy"
     name: str = ""
     _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False, repr=False)
+    _per_strategy: bool = field(default=True, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.scope not in ("strategy", "global"):
@@ -82,9 +96,10 @@ class OrderRateThrottle:
         TokenBucket(rate_per_second=self.rate_per_second, burst=self.burst)  # validates
         if not self.name:
             self.name = f"{self.scope}_order_rate"
+        self._per_strategy = self.scope == "strategy"
 
     def _bucket(self, data: RiskCheckInput) -> TokenBucket:
-        key = data.strategy if self.scope == "strategy" else ""
+        key = data.strategy if self._per_strategy else ""
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = TokenBucket(rate_per_second=self.rate_per_second, burst=self.burst)
@@ -92,11 +107,31 @@ class OrderRateThrottle:
         return bucket
 
     def check(self, data: RiskCheckInput) -> str | None:
-        bucket = self._buckets.get(data.strategy if self.scope == "strategy" else "")
-        if bucket is None or bucket.available(data.ts_ns) >= 1:
+        return self.check_projected(data, None)
+
+    def check_projected(self, data: RiskCheckInput, p: object) -> str | None:
+        bucket = self._buckets.get(data.strategy if self._per_strategy else "")
+        if bucket is None:
             return None  # a bucket not yet made is full
+        if data.ts_ns >= bucket.ready_ns:  # at least one whole token
+            return None
         who = f"strategy {data.strategy!r}" if self.scope == "strategy" else "the account"
         return f"{self.name}: {who} exceeded {self.rate_per_second:g} orders/s (burst {self.burst})"
 
     def on_approved(self, data: RiskCheckInput) -> None:
-        self._bucket(data).try_take(data.ts_ns)
+        bucket = self._buckets.get(data.strategy if self._per_strategy else "")
+        if bucket is None:
+            bucket = self._bucket(data)
+        # TokenBucket.try_take, written out: it runs for every approved order
+        ts, last, level = data.ts_ns, bucket._last_ns, bucket._level
+        interval = bucket._interval_ns
+        if last is None or ts > last:
+            if last is not None:
+                level += ts - last
+                if level > bucket._capacity:
+                    level = bucket._capacity
+            bucket._last_ns = last = ts
+        if level >= interval:
+            level -= interval
+        bucket._level = level
+        bucket.ready_ns = _ALWAYS if level >= interval else last + (interval - level)

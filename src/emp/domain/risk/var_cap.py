@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from emp.domain.errors import InvalidConfiguration
-from emp.domain.risk.context import RiskContext, projection_of
+from emp.domain.risk.context import Projection, RiskContext, projection_of
 from emp.domain.risk.headroom import round_down_to_lot
 from emp.domain.risk.market_risk import (
     check_confidence,
@@ -24,7 +24,7 @@ from emp.domain.risk.market_risk import (
     z_score,
 )
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, check_positive
-from emp.domain.risk.var_book import VarBook
+from emp.domain.risk.var_book import VarBook, cache_key
 
 #: A fast pass needs the bound this far inside the limit (float rounding of the bounds).
 _SAFETY = 1.0 - 1e-9
@@ -45,8 +45,10 @@ class MaxValueAtRisk:
     require_history: bool = False
     name: str = ""
     action: BreachAction = BreachAction.REJECT
-    _key: tuple[str, float] = field(init=False, repr=False, compare=False, default=("", 0.0))
+    _key: str = field(init=False, repr=False, compare=False, default="")
     _scale: float = field(init=False, repr=False, compare=False, default=1.0)
+    _historical: bool = field(init=False, repr=False, compare=False, default=True)
+    _fast_limit: float = field(init=False, repr=False, compare=False, default=0.0)
 
     def __post_init__(self) -> None:
         check_positive("max_var", self.max_var)
@@ -61,22 +63,26 @@ class MaxValueAtRisk:
             object.__setattr__(self, "name", f"max_var_{self.method}")
         object.__setattr__(self, "action", check_action(self.action))
         # the cache key of the one-period figure, and VaR per unit of it
-        object.__setattr__(self, "_key", (self.method, self.confidence))
+        object.__setattr__(self, "_key", cache_key(self.method, self.confidence))
         root = math.sqrt(self.horizon)
         scale = root if self.method == "historical" else z_score(self.confidence) * root
         object.__setattr__(self, "_scale", scale)
+        object.__setattr__(self, "_historical", self.method == "historical")
+        object.__setattr__(self, "_fast_limit", self.max_var * _SAFETY)
 
     # ------------------------------------------------------------- measures
     def _deltas(self, data: RiskCheckInput) -> tuple[VarBook, int, float, float] | None:
         """The VaR book, the symbol's column, and its value change before/after the order."""
         context = data.context
-        if context is None or context.book.var is None:
+        if context is None:
             return None
         var = context.book.var
-        j = var.market.index.get(data.intent.symbol)
-        if j is None:
+        if var is None:
             return None
         p = projection_of(data)
+        j = p.j
+        if j < 0:
+            return None
         stored = var._value_list[j]
         return var, j, p.value_before - stored, p.value_after - stored
 
@@ -86,37 +92,54 @@ class MaxValueAtRisk:
         if self.method == "historical":
             pnl = var.pnl if delta == 0.0 else var.pnl + market.returns[:, j] * delta
             return historical_var(pnl, self.confidence, self.horizon)
-        sigma_v = var.sigma_v()
-        variance = var.variance() + delta * (
-            2.0 * float(sigma_v[j]) + delta * float(market.covariance[j, j])
-        )
+        variance = var.variance()
+        if delta != 0.0:
+            vol = market.volatilities[j]
+            variance += delta * (2.0 * var.covariance_with(j) + delta * vol * vol)
         return parametric_var(variance, self.confidence, self.horizon)
 
-    def _per_unit_bound(self, var: VarBook, j: int) -> float:
-        """How much the one-period figure can move per USD of symbol ``j``."""
-        market = var.market
-        if self.method == "historical":
-            return market.max_abs_returns[j]
-        return market.volatilities[j]
-
     def check(self, data: RiskCheckInput) -> str | None:
-        deltas = self._deltas(data)
-        if deltas is None:
+        return self.check_projected(data, projection_of(data))
+
+    def check_projected(self, data: RiskCheckInput, p: Projection) -> str | None:
+        book = p.book
+        var = None if book is None else book.var
+        j = p.j
+        if var is None or j < 0:
             if self.require_history and not data.is_reducing:
                 return f"{self.name}: no return history for {data.intent.symbol}"
             return None
-        var, j, before, after = deltas
-        bound = var.bound(self._key) + abs(after) * self._per_unit_bound(var, j)
-        if bound * self._scale <= self.max_var * _SAFETY:
-            return None
+        stored = var._value_list[j]
+        after = p.value_after - stored
+        cached = var._cache.get(self._key)
+        if cached is not None:
+            max_abs = var._max_abs
+            if max_abs is None:
+                max_abs = var._bounds()
+            per_unit = max_abs[j] if self._historical else var._vols[j]
+            drift = var.drift_pnl if self._historical else var.drift_sigma
+            size = after if after >= 0.0 else -after
+            bound = cached[0] + (drift - cached[1]) + size * per_unit
+            if bound * self._scale <= self._fast_limit:
+                return None
         var.remember(self._key, self._exact(var, j, 0.0) / self._scale)
         var_after = self._exact(var, j, after)
-        if var_after <= self.max_var or var_after <= self._exact(var, j, before):
+        if var_after <= self.max_var:
+            return None
+        if var_after <= self._exact(var, j, p.value_before - stored):
             return None
         return (
             f"{self.name}: {self.confidence:.0%} VaR would reach {var_after:,.2f}, "
             f"limit is {self.max_var:,.2f}"
         )
+
+    def prime(self, context: RiskContext) -> None:
+        """Remember the book's exact VaR now (at a bar), so the next checks start from it."""
+        var = context.book.var
+        if var is None or not var.market.symbols or var.knows(self._key):
+            return
+        var.remember(self._key, self._exact(var, 0, 0.0) / self._scale)
+        var.per_unit(0, self._historical)  # and the drift bounds, fetched now
 
     def portfolio_breach(self, context: RiskContext, equity: float) -> str | None:
         var = context.book.var
@@ -144,12 +167,13 @@ class MaxValueAtRisk:
         return self._historical_capacity(data, var, j, before, unit)
 
     def _parametric_capacity(self, var: VarBook, j: int, d0: float, unit: float) -> float:
-        sigma_v = var.sigma_v()
-        c_jj = float(var.market.covariance[j, j])
+        sigma_vj = var.covariance_with(j)
+        vol = var.market.volatilities[j]
+        c_jj = vol * vol
         bound = (self.max_var / (z_score(self.confidence) * math.sqrt(self.horizon))) ** 2
-        var0 = var.variance() + 2.0 * d0 * float(sigma_v[j]) + d0 * d0 * c_jj
+        var0 = var.variance() + 2.0 * d0 * sigma_vj + d0 * d0 * c_jj
         a = c_jj * unit * unit  # variance(x) = var0 + 2 b x + a x²
-        b = unit * (float(sigma_v[j]) + d0 * c_jj)
+        b = unit * (sigma_vj + d0 * c_jj)
         if a <= 0:
             return math.inf  # a zero-variance symbol (its covariance column is zero)
         best = 0.0

@@ -221,3 +221,28 @@ class TestVarBook:
             exact_sigma = math.sqrt(max(values @ model.covariance @ values, 0.0))
             assert var.bound(historical) >= exact_hist - 1e-6
             assert var.bound(parametric) >= exact_sigma - 1e-6
+
+
+class TestPrecomputedVaR:
+    @pytest.mark.parametrize("method", ["historical", "parametric"])
+    def test_precomputing_at_the_bar_changes_no_decision(self, method: str) -> None:
+        from emp.domain.risk import RiskConfig, build_risk_manager
+
+        decisions = []
+        for precompute in (False, True):
+            manager = build_risk_manager(
+                RiskConfig(max_var=2_500.0, var_method=method, precompute_var=precompute)
+            )
+            manager.on_bar(
+                account({"A": 100}, marks=dict.fromkeys(SYMBOLS, 100.0)), returns=history()
+            )
+            assert manager.book.var is not None
+            assert manager.book.var.knows((method, 0.99)) is precompute
+            decisions.append(
+                [
+                    manager.check(check_input(BUY, q, symbol="B", context=manager.context)).approved
+                    for q in (10, 100, 1_000, 5_000)
+                ]
+            )
+        assert decisions[0] == decisions[1]
+        assert True in decisions[0] and False in decisions[0]
