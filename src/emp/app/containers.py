@@ -31,6 +31,7 @@ from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.report_sink import ReportSinkPort
 from emp.ports.run_store import RunStorePort
+from emp.ports.state_store import StateStorePort
 
 
 # The Postgres adapter needs the `pg` extra: import it only when a Postgres store is built.
@@ -58,6 +59,15 @@ def _sql_run_store(database):
     from emp.adapters.sql_store import SqlRunStore
 
     return SqlRunStore(database)
+
+
+# The Redis adapter needs the `redis` extra: import it only when hot state is configured.
+def _redis_state(url: str | None, namespace: str):
+    if url is None:
+        return None
+    from emp.adapters.redis_state import RedisStateStore
+
+    return RedisStateStore(url, namespace=namespace)
 
 
 class Container(containers.DeclarativeContainer):
@@ -90,6 +100,11 @@ class Container(containers.DeclarativeContainer):
         config.store,
         duckdb=providers.Singleton(DuckDBFeatureStore, database=database),
         postgres=providers.Singleton(_sql_feature_store, database=sql_database),
+    )
+
+    #: Hot state (Redis) or None when EMP_REDIS_URL is unset; connects on first write.
+    state_store: providers.Provider[StateStorePort | None] = providers.Singleton(
+        _redis_state, url=config.redis_url_plain, namespace=config.state_namespace
     )
 
     venue_config = providers.Factory(
@@ -125,6 +140,10 @@ def build_container(settings: EmpSettings) -> Container:
         settings.pg_dsn.get_secret_value() if settings.pg_dsn is not None else None
     )
     values.pop("pg_dsn", None)
+    values["redis_url_plain"] = (
+        settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+    )
+    values.pop("redis_url", None)
     container.config.from_dict(values)
     if settings.clock_ns is not None:
         container.clock.override(providers.Object(ManualClock(settings.clock_ns)))
@@ -138,3 +157,7 @@ def close_stores(container: Container, settings: EmpSettings) -> None:
         container.sql_database().close()
     else:
         container.database().close()
+    if settings.redis_url is not None:
+        state = container.state_store()
+        if state is not None:
+            state.close()

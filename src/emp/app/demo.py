@@ -22,6 +22,7 @@ from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.containers import Container
 from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
 from emp.app.errors import ConfigError
+from emp.app.kill_signals import run_kill_signal
 from emp.app.market_windows import MarketFeed
 from emp.app.plugins import PluginCatalog
 from emp.app.settings import (
@@ -284,7 +285,10 @@ def run_demo(
             started_ns=started_ns,
         )
     )
-    with failed_runs_recorded(run_store, run_id, container.clock()):
+    with (
+        failed_runs_recorded(run_store, run_id, container.clock()),
+        run_kill_signal(settings, container.kill_signal()) as kill_signal,
+    ):
         sim_clock = container.sim_clock()
         engine = BarEventEngine(
             bars=bars,
@@ -295,7 +299,7 @@ def run_demo(
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
-            kill_signal=container.kill_signal(),
+            kill_signal=kill_signal,
             market=market,
         )
         result = engine.run(progress)

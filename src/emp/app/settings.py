@@ -46,6 +46,17 @@ class EmpSettings(BaseSettings):
         "the password is never printed.",
     )
     pg_schema: str = Field("emp", description="Postgres schema EMP's tables live in.")
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis for hot state (redis://[:password@]host:port/db): replay and paper "
+        "sessions publish positions and a heartbeat there; unset = no hot state.",
+    )
+    state_namespace: str = Field(
+        "emp", pattern=r"^[^:\s]+$", description="Prefix of every hot-state key in Redis."
+    )
+    state_refresh_s: float = Field(
+        1.0, gt=0, description="Least wall seconds between heartbeats / position refreshes."
+    )
     venue: Literal["sim_fix", "sim_direct"] = Field(
         "sim_fix",
         description=(
@@ -163,6 +174,18 @@ class EmpSettings(BaseSettings):
     kill_file: Path | None = Field(
         None, description="File whose presence halts running sessions; default <data_dir>/KILL."
     )
+    kill_webhook_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Listen on 127.0.0.1:PORT for Prometheus Alertmanager webhooks during runs; "
+        "a firing alert matching EMP_KILL_WEBHOOK_MATCHERS halts the run (unset: off).",
+    )
+    kill_webhook_path: str = Field("/alerts", description="URL path Alertmanager posts to.")
+    kill_webhook_matchers: str = Field(
+        "emp_action=kill",
+        description="Labels a firing alert must all carry to halt runs: NAME=VALUE,...",
+    )
     tick_size: float = Field(0.01, gt=0, description="Tick size of every demo instrument.")
     lot_size: float = Field(1.0, gt=0, description="Lot size of every demo instrument.")
     disable_plugin_autoload: bool = Field(
@@ -185,6 +208,21 @@ class EmpSettings(BaseSettings):
     @classmethod
     def _group_limits_parse(cls, value: str) -> str:
         parse_group_limits(value)
+        return value
+
+    @field_validator("kill_webhook_matchers")
+    @classmethod
+    def _webhook_matchers_parse(cls, value: str) -> str:
+        from emp.adapters.alert_webhook import parse_label_matchers
+
+        parse_label_matchers(value)  # ValueError with the reason
+        return value
+
+    @field_validator("kill_webhook_path")
+    @classmethod
+    def _webhook_path_absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"expected a path starting with '/', was {value!r}")
         return value
 
     @field_validator("symbol_sectors", "symbol_currencies")
