@@ -68,3 +68,15 @@ def test_every_command_the_readme_shows_exists():
     assert shown, "README shows no commands"
     missing = sorted(name for name in shown if name not in root.commands)  # type: ignore[attr-defined]
     assert missing == []
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    from emp.app.settings import ENV_PREFIX, EmpSettings
+
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = [
+        f"{ENV_PREFIX}{name.upper()}"
+        for name in EmpSettings.model_fields
+        if f"`{ENV_PREFIX}{name.upper()}`" not in table
+    ]
+    assert not missing, f"README's Configuration table lacks {missing}"
