@@ -11,9 +11,16 @@ one CPU thread by default. Figures:
   mixer calls; the projections around it are shared and not timed.
 * ``block_vs_lstm_fwd_L1024``: forward time of the LSTM block of matched parameter count
   divided by the SSD block's (both residual + RMSNorm drop-in blocks, inference mode).
-  Above 1 the SSD block is faster.
+  Above 1 the SSD block is faster. The SSD block runs its default ``method="auto"``: on
+  CPU in inference that is the compiled scan (``ssd_forward_path`` says which ran);
+  ``block_vs_lstm_fwd_L1024_chunked`` is the same ratio with the chunked form forced (the
+  path that training and CUDA take).
 * ``stream_step_us_p50``: median microseconds of one ``SSDBlock.step`` at batch 1 in
-  inference mode (``lstm_step_us_p50`` the same for the LSTM block).
+  inference mode (``lstm_step_us_p50`` the same for the LSTM block). On CPU that step is
+  the fused numba kernel (``stream_step_path`` says which path ran);
+  ``stream_step_general_us_p50`` times the eager-torch step (the path CUDA and autograd
+  take) for comparison, and ``stream_step_all_options_us_p50`` the fused step with the
+  three Mamba-3 options on.
 
 With ``--json`` the last line is one JSON object with these keys and the raw timings.
 """
@@ -33,6 +40,7 @@ from emp.adapters.torch_ssd.blocks import LSTMBlock, SSDBlock
 from emp.adapters.torch_ssd.config import SSDConfig
 from emp.adapters.torch_ssd.ssd_core import ssd_chunked, ssd_naive, zero_state
 
+MAMBA3_OPTIONS = {"trapezoidal": True, "rotation": True, "data_dependent_decay": True}
 TARGETS = {
     "chunked_vs_naive_fwd": (">=", 5.0),
     "chunked_vs_naive_fwdbwd": (">=", 20.0),
@@ -72,15 +80,21 @@ def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int)
     return statistics.median(times)
 
 
-def step_p50_us(block: torch.nn.Module, d_model: int, device: torch.device, steps: int) -> float:
+def step_p50_us(
+    step: Callable[[torch.Tensor, object], tuple[torch.Tensor, object]],
+    state: object,
+    d_model: int,
+    device: torch.device,
+    steps: int,
+) -> float:
+    """Median microseconds of ``step(x_t, state)`` at batch 1 (200 warm-up steps first)."""
     g = torch.Generator().manual_seed(1)
     xs = torch.randn(steps + 200, 1, d_model, generator=g).to(device)
     times = []
     with torch.inference_mode():
-        state = block.initial_state(1)
         for i in range(steps + 200):
             start = time.perf_counter()
-            _, state = block.step(xs[i], state)
+            _, state = step(xs[i], state)
             synchronize(device)
             if i >= 200:
                 times.append(time.perf_counter() - start)
@@ -145,18 +159,38 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     x = torch.randn(args.batch, 1024, args.d_model, generator=g).to(device)
     with torch.inference_mode():
         t_ssd = median_seconds(lambda: ssd(x), device, args.repeats)
+        t_chunked = median_seconds(lambda: ssd.stream(x, method="chunked"), device, args.repeats)
         t_lstm = median_seconds(lambda: lstm(x), device, args.repeats)
     results |= {
         "ssd_block_fwd_L1024_s": t_ssd,
+        "ssd_block_fwd_L1024_chunked_s": t_chunked,
         "lstm_block_fwd_L1024_s": t_lstm,
         "block_vs_lstm_fwd_L1024": t_lstm / t_ssd,
+        "block_vs_lstm_fwd_L1024_chunked": t_lstm / t_chunked,
+        "ssd_forward_path": "scan" if ssd.mixer._fused is not None else "chunked",
         "ssd_block_parameters": sum(p.numel() for p in ssd.parameters()),
         "lstm_block_parameters": sum(p.numel() for p in lstm.parameters()),
         "lstm_hidden": lstm.hidden,
     }
 
-    results["stream_step_us_p50"] = step_p50_us(ssd, args.d_model, device, args.steps)
-    results["lstm_step_us_p50"] = step_p50_us(lstm, args.d_model, device, args.steps)
+    steps = args.steps
+    results["stream_step_us_p50"] = step_p50_us(
+        ssd.step, ssd.initial_state(1), args.d_model, device, steps
+    )
+    results["stream_step_path"] = "fused" if ssd._fused is not None else "general"
+    results["stream_step_general_us_p50"] = step_p50_us(
+        ssd.general_step, ssd.initial_state(1), args.d_model, device, steps
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        options = SSDConfig(**{**config.to_dict(), **MAMBA3_OPTIONS})
+        ssd_options = SSDBlock(options).to(device).eval()
+    results["stream_step_all_options_us_p50"] = step_p50_us(
+        ssd_options.step, ssd_options.initial_state(1), args.d_model, device, steps
+    )
+    results["lstm_step_us_p50"] = step_p50_us(
+        lstm.step, lstm.initial_state(1), args.d_model, device, steps
+    )
     results |= {
         "device": args.device,
         "device_name": torch.cuda.get_device_name(device)
@@ -188,10 +222,15 @@ def print_table(results: dict[str, object]) -> None:
         value = float(results[key])
         met = value >= target if op == ">=" else value < target
         print(f"{key:<28} {value:>10.2f}  {op + ' ' + str(target):>8}  {'yes' if met else 'NO'}")
-    print(f"{'lstm_step_us_p50':<28} {float(results['lstm_step_us_p50']):>10.2f}")
+    print(f"  (block forward: {results['ssd_forward_path']}, step: {results['stream_step_path']})")
+    for key in (
+        "block_vs_lstm_fwd_L1024_chunked", "stream_step_general_us_p50",
+        "stream_step_all_options_us_p50", "lstm_step_us_p50",
+    ):  # fmt: skip
+        print(f"{key:<32} {float(results[key]):>6.2f}")
     for key in (
         "core_fwd_chunked_s", "core_fwd_naive_s", "core_fwdbwd_chunked_s", "core_fwdbwd_naive_s",
-        "ssd_block_fwd_L1024_s", "lstm_block_fwd_L1024_s",
+        "ssd_block_fwd_L1024_s", "ssd_block_fwd_L1024_chunked_s", "lstm_block_fwd_L1024_s",
     ):  # fmt: skip
         print(f"{key:<28} {float(results[key]) * 1e3:>10.2f}  ms")
     print(

@@ -9,6 +9,7 @@ does one new time step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,9 @@ from emp.adapters.torch_ssd.mixer import (
 from emp.adapters.torch_ssd.ssd_core import SSDState
 from emp.ports.signal_model import SignalModelError
 
+if TYPE_CHECKING:
+    from emp.adapters.torch_ssd.fast_step import FusedStepper
+
 
 class SSDBlock(nn.Module):
     """``x + SSDMixer(RMSNorm(x))``: the SSD as a drop-in replacement for an MLP block."""
@@ -33,6 +37,7 @@ class SSDBlock(nn.Module):
         self.d_model = config.d_model
         self.norm = nn.RMSNorm(config.d_model, eps=config.norm_eps)
         self.mixer = SSDMixer(config)
+        self._fused: FusedStepper | None = None  # the fused step's kernel, built lazily
 
     def forward(self, x: Tensor) -> Tensor:
         return self.stream(x, None)[0]
@@ -41,17 +46,47 @@ class SSDBlock(nn.Module):
         return self.mixer.initial_state(batch)
 
     def stream(
-        self, x: Tensor, state: SSDState | None = None, *, method: Method = "chunked"
+        self, x: Tensor, state: SSDState | None = None, *, method: Method = "auto"
     ) -> tuple[Tensor, SSDState]:
-        """(batch, seq, d_model) from ``state`` (zeros when ``None``) -> (y, last state)."""
+        """(batch, seq, d_model) from ``state`` (zeros when ``None``) -> (y, last state).
+
+        ``method`` is the mixer's (``"auto"``: the compiled scan in CPU inference, else the
+        chunked form). A one-step sequence (streaming bar by bar) goes through
+        :meth:`step`, so it takes the fused step kernel in inference; every method computes
+        the same recurrence.
+        """
         self.mixer._check_input(x, 3)
+        if x.shape[1] == 1 and method == "auto":
+            y, state = self.step(x[:, 0], state)
+            return y[:, None], state
         y, state = self.mixer(self.norm(x), state, method=method)
         return x + y, state
 
     def step(self, x: Tensor, state: SSDState | None = None) -> tuple[Tensor, SSDState]:
-        """One time step: (batch, d_model) -> ((batch, d_model), new state)."""
-        self.mixer._check_input(x, 2)
-        y, state = self.mixer.step(
+        """One time step: (batch, d_model) -> ((batch, d_model), new state).
+
+        In inference on CPU (float32/64, no gradient needed) the whole block step is one
+        fused kernel (:mod:`~emp.adapters.torch_ssd.fast_step`); elsewhere
+        :meth:`general_step`. Both give the same numbers to rounding.
+        """
+        fused = self._fused
+        if fused is not None and state is not None:
+            result = fused.try_step(x, state)
+            if result is not None:
+                return result
+        mixer = self.mixer
+        mixer._check_input(x, 2)
+        if state is None:
+            state = mixer.initial_state(x.shape[0])
+        mixer._check_state(state, x.shape[0])
+        if fused is None or not fused.current():
+            self._fused = fused = mixer.build_stepper(self.norm)
+        result = None if fused is None else fused.try_step(x, state)
+        return result if result is not None else self.general_step(x, state)
+
+    def general_step(self, x: Tensor, state: SSDState) -> tuple[Tensor, SSDState]:
+        """The eager-torch step (any device, autograd): the reference for the fused one."""
+        y, state = self.mixer.general_step(
             F.rms_norm(x, (self.d_model,), self.norm.weight, self.norm.eps), state
         )
         return x + y, state

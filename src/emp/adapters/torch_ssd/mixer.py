@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +14,11 @@ from emp.adapters.torch_ssd.config import SSDConfig
 from emp.adapters.torch_ssd.ssd_core import SSDState, ssd_chunked, ssd_naive, ssd_step, zero_state
 from emp.ports.signal_model import SignalModelError
 
-Method = Literal["chunked", "naive"]
+if TYPE_CHECKING:
+    from emp.adapters.torch_ssd.fast_step import FusedStepper
+
+Method = Literal["auto", "chunked", "scan", "naive"]
+METHODS: tuple[str, ...] = ("auto", "chunked", "scan", "naive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,7 @@ class SSDMixer(nn.Module):
         else:
             self.A_log = nn.Parameter(torch.log(a))
         self.D = nn.Parameter(torch.ones(heads))
+        self._fused: FusedStepper | None = None  # the bare step's kernel, built lazily
 
     # ------------------------------------------------------------------ API
     def initial_state(
@@ -108,14 +113,19 @@ class SSDMixer(nn.Module):
         )
 
     def forward(
-        self, x: Tensor, state: SSDState | None = None, *, method: Method = "chunked"
+        self, x: Tensor, state: SSDState | None = None, *, method: Method = "auto"
     ) -> tuple[Tensor, SSDState]:
         """x (batch, seq, d_model) -> (y of the same shape, state after the last step).
 
-        ``method="naive"`` runs the reference step loop instead of the chunked form.
+        ``method``: ``"chunked"`` the chunked form (:func:`ssd_chunked`; any device,
+        autograd); ``"scan"`` the compiled step-by-step scan (CPU, float32/64, no gradient
+        needed; see :mod:`~emp.adapters.torch_ssd.fast_step`); ``"auto"`` (default) the
+        scan where it applies, else chunked; ``"naive"`` the reference step loop.
         """
-        if method not in ("chunked", "naive"):
-            raise SignalModelError(f"expected method 'chunked' or 'naive', was {method!r}")
+        if method not in METHODS:
+            raise SignalModelError(
+                f"expected method 'auto', 'chunked', 'scan' or 'naive', was {method!r}"
+            )
         self._check_input(x, 3)
         if state is None:
             state = self.initial_state(x.shape[0])
@@ -123,10 +133,19 @@ class SSDMixer(nn.Module):
         b, length, _ = x.shape
         if length == 0:
             return x.new_zeros(x.shape), state
+        if method in ("auto", "scan"):
+            scanned = self._scan(x, state)
+            if scanned is not None:
+                return scanned
+            if method == "scan":
+                raise SignalModelError(
+                    "expected CPU float32/float64 tensors with no gradient needed for "
+                    "method 'scan' (use torch.inference_mode()), was otherwise; use 'chunked'"
+                )
         parts = self._split(F.linear(x, self.in_proj.weight), (b, length))
         A = self._decay(parts)
-        core = ssd_chunked if method == "chunked" else ssd_naive
-        kwargs = {"chunk": self.config.chunk} if method == "chunked" else {}
+        core = ssd_naive if method == "naive" else ssd_chunked
+        kwargs = {} if method == "naive" else {"chunk": self.config.chunk}
         y, state = core(
             parts["x"],
             parts["dt"],
@@ -141,11 +160,27 @@ class SSDMixer(nn.Module):
         return self._output(y, parts, (b, length)), state
 
     def step(self, x: Tensor, state: SSDState | None = None) -> tuple[Tensor, SSDState]:
-        """One time step: x (batch, d_model) -> (y (batch, d_model), new state)."""
+        """One time step: x (batch, d_model) -> (y (batch, d_model), new state).
+
+        On CPU with no gradient needed (inference) this is one fused kernel
+        (:mod:`~emp.adapters.torch_ssd.fast_step`); otherwise :meth:`general_step`.
+        """
+        fused = self._fused
+        if fused is not None and state is not None:
+            result = fused.try_step(x, state)
+            if result is not None:
+                return result
         self._check_input(x, 2)
         if state is None:
             state = self.initial_state(x.shape[0])
         self._check_state(state, x.shape[0])
+        if fused is None or not fused.current():
+            self._fused = fused = self.build_stepper(None)
+        result = None if fused is None else fused.try_step(x, state)
+        return result if result is not None else self.general_step(x, state)
+
+    def general_step(self, x: Tensor, state: SSDState) -> tuple[Tensor, SSDState]:
+        """One step by the reference :func:`ssd_step` in eager torch (any device, autograd)."""
         b = x.shape[0]
         parts = self._split(F.linear(x, self.in_proj.weight), (b,))
         y, state = ssd_step(
@@ -160,7 +195,75 @@ class SSDMixer(nn.Module):
         )
         return self._output(y, parts, (b,)), state
 
+    def build_stepper(self, norm: nn.RMSNorm | None) -> FusedStepper | None:
+        """The fused kernels bound to these parameters: ``x + step(RMSNorm(x))`` with
+        ``norm``, the bare mixer step (and the scan) without; ``None`` unless every
+        parameter is a contiguous CPU tensor of one dtype, float32 or float64."""
+        c = self.config
+        weight = self.in_proj.weight
+        decay = "a_bias" if c.data_dependent_decay else "A_log"
+        involved = [weight, self.out_proj.weight, self.dt_bias, getattr(self, decay), self.D]
+        if norm is not None:
+            involved.append(norm.weight)
+        if weight.dtype not in (torch.float32, torch.float64) or not all(
+            t.is_cpu and t.dtype == weight.dtype and t.is_contiguous() for t in involved
+        ):  # the kernels read the parameters' own memory, in one dtype
+            return None
+        from emp.adapters.torch_ssd.fast_step import FusedStepper, kernel_layout  # numba: lazy
+
+        layout = kernel_layout(
+            heads=c.heads,
+            groups=c.n_groups,
+            head_dim=c.head_dim,
+            state_dim=c.state_dim,
+            spans={name: self.layout.span(name) for name in self.layout.names},
+            group_width=self.layout.group_width,
+            norm=norm is not None,
+            residual=norm is not None,
+        )
+        return FusedStepper(
+            slots=(
+                None if norm is None else (norm._parameters, "weight"),
+                (self.in_proj._parameters, "weight"),
+                (self._parameters, "dt_bias"),
+                (self._parameters, decay),
+                (self._parameters, "D"),
+                (self.out_proj._parameters, "weight"),
+            ),
+            eps=_norm_eps(norm, weight.dtype),
+            layout=layout,
+            d_model=c.d_model,
+            heads=c.heads,
+            groups=c.n_groups,
+            head_dim=c.head_dim,
+            state_dim=c.state_dim,
+            trapezoidal=c.trapezoidal,
+        )
+
     # ------------------------------------------------------------- internals
+    def _scan(self, x: Tensor, state: SSDState) -> tuple[Tensor, SSDState] | None:
+        """The compiled scan's forward, or ``None`` where it does not apply."""
+        weight = self.in_proj.weight
+        if not x.is_cpu or x.dtype not in (torch.float32, torch.float64):
+            return None
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+            return None
+        fused = self._fused
+        if fused is None or not fused.current():
+            self._fused = fused = self.build_stepper(None)
+            if fused is None:
+                return None
+        projected = F.linear(x, weight)
+        scanned = fused.try_sequence(projected, state)
+        if scanned is None:
+            return None
+        y, state = scanned
+        c = self.config
+        start = self.layout.span("z")[0]
+        z = projected.view(*x.shape[:2], c.n_groups, self.layout.group_width)
+        z = z[..., start : start + c.heads_per_group * c.head_dim].reshape(y.shape)
+        return F.linear(y.mul_(F.silu(z)), self.out_proj.weight), state
+
     def _split(self, projected: Tensor, lead: tuple[int, ...]) -> dict[str, Tensor]:
         c = self.config
         grouped = projected.view(*lead, c.n_groups, self.layout.group_width)
@@ -214,6 +317,13 @@ class SSDMixer(nn.Module):
                 "expected a trapezoidal state with x_prev and B_prev, was one without them "
                 "(use initial_state())"
             )
+
+
+def _norm_eps(norm: nn.RMSNorm | None, dtype: torch.dtype) -> float:
+    """The epsilon the RMSNorm uses (its own, or torch's default: the dtype's machine eps)."""
+    if norm is None:
+        return 0.0
+    return torch.finfo(dtype).eps if norm.eps is None else float(norm.eps)
 
 
 def check_like_parameters(x: Tensor, weight: Tensor) -> None:

@@ -20,7 +20,9 @@ class TorchSignalModel:
     pieces (down to one bar at a time) gives the same signals as one call on the whole;
     ``reset`` starts a new series. Signals are, for the "return" task, the predicted next
     bar log return and, for the "direction" task, ``2·P(up) - 1`` in (-1, 1). Features are
-    (time, n_features) rows as the model was trained on; they are normalized here.
+    (time, n_features) rows as the model was trained on; they are normalized here. On CPU
+    the SSD blocks run their compiled inference kernels: one bar per call takes the fused
+    step (tens of microseconds per block at d_model 256), longer pieces the scan.
     """
 
     def __init__(self, net: SignalNet, normalization: Normalization) -> None:

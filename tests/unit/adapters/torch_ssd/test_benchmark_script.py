@@ -14,6 +14,9 @@ KEYS = {
     "block_vs_lstm_fwd_L1024",
     "stream_step_us_p50",
     "lstm_step_us_p50",
+    "stream_step_general_us_p50",
+    "stream_step_all_options_us_p50",
+    "block_vs_lstm_fwd_L1024_chunked",
     "device",
     "threads",
 }
@@ -33,4 +36,6 @@ def test_a_tiny_run_prints_a_table_then_one_json_object_with_the_issue_keys():
     figures = json.loads(lines[-1])
     assert set(figures) >= KEYS
     assert figures["device"] == "cpu" and figures["threads"] == 1
+    assert figures["stream_step_path"] == "fused"  # on CPU the step is the fused kernel
+    assert figures["ssd_forward_path"] == "scan"  # and the inference forward the scan
     assert all(figures[key] > 0 for key in KEYS - {"device", "threads"})
