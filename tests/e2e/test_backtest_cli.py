@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 BIN = Path(sys.executable).parent
 EMP = BIN / "emp"
@@ -126,3 +127,139 @@ def test_a_var_cap_from_the_environment_binds_in_backtests(tmp_path):
     assert json.loads(capped.stdout.strip().splitlines()[-1])["n_trades"] == 0
     (folder,) = (tmp_path / "b").iterdir()
     assert "max_var_historical" in (folder / "report.json").read_text()
+
+
+class TestWalkForward:
+    def test_folds_and_the_stitched_out_of_sample_equity_join_the_json_and_the_report(
+        self, tmp_path
+    ):
+        write_ohlcv(tmp_path / "spy.csv", rows=600)
+        result = emp_backtest(
+            *("--data", "spy.csv", "--strategy", "sma_cross", "--param", "fast=5"),
+            *("--param", "slow=20", "--cash", "100000", "--json"),
+            *("--walk-forward", "train=200,test=100"),
+            *("--reports-dir", "reports", "--db", "emp.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        payload = json.loads(result.stdout.strip().splitlines()[-1])
+        assert set(payload) == CONTRACT_KEYS | {"walk_forward"}
+        walk = payload["walk_forward"]
+        assert walk["spec"] == {
+            "train_bars": 200,
+            "test_bars": 100,
+            "step_bars": 100,
+            "gap_bars": 0,
+            "anchored": False,
+        }
+        folds = walk["folds"]
+        assert [f["fold"] for f in folds] == [0, 1, 2, 3]  # (600 - 200) / 100 folds
+        assert all(f["train"]["end"] == f["test"]["start"] for f in folds)
+        # tiled test windows: the stitched growth is the product of the folds' growths
+        growth = np.prod([1 + f["out_of_sample"]["return_pct"] / 100 for f in folds])
+        stitched = walk["out_of_sample"]
+        assert stitched["bars"] == 400 == len(walk["out_of_sample_equity"]["equity"])
+        assert stitched["final_equity"] == pytest.approx(100_000 * growth, rel=1e-12)
+        (folder,) = (tmp_path / "reports").iterdir()
+        report = (folder / "report.md").read_text()
+        assert "## Walk-forward" in report
+        assert report.count("\n| 3 | 20") == 1  # the last fold's row
+        analysis = json.loads((folder / "report.json").read_text())["analysis"]
+        assert analysis["walk_forward"]["out_of_sample"] == stitched
+
+    def test_a_malformed_spec_is_a_one_line_error(self, tmp_path):
+        write_ohlcv(tmp_path / "spy.csv")
+        result = emp_backtest(
+            *("--data", "spy.csv", "--strategy", "sma_cross"),
+            *("--walk-forward", "train=200,tests=50"),
+            *("--reports-dir", "reports", "--db", "emp.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert "--walk-forward" in line and "'tests=50'" in line
+
+    def test_too_few_bars_for_one_fold_say_so(self, tmp_path):
+        write_ohlcv(tmp_path / "spy.csv", rows=100)
+        result = emp_backtest(
+            *("--data", "spy.csv", "--strategy", "sma_cross"),
+            *("--walk-forward", "train=80,test=50"),
+            *("--reports-dir", "reports", "--db", "emp.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1
+        assert "too few for one fold" in result.stderr
+
+
+class TestAccounts:
+    def test_borrow_cost_and_a_margin_account_show_in_the_report(self, tmp_path):
+        write_ohlcv(tmp_path / "spy.csv")
+        result = emp_backtest(
+            *("--data", "spy.csv", "--strategy", "sma_cross", "--param", "fast=5"),
+            *("--param", "slow=20", "--param", "mode=reverse", "--cash", "100000"),
+            *("--account", "margin", "--initial-margin", "0.5", "--borrow-bps", "300"),
+            *("--json", "--reports-dir", "reports", "--db", "emp.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        payload = json.loads(result.stdout.strip().splitlines()[-1])
+        assert set(payload) == CONTRACT_KEYS
+        (folder,) = (tmp_path / "reports").iterdir()
+        document = json.loads((folder / "report.json").read_text())
+        assert document["summary"]["carry_paid"] > 0
+        assert document["summary"]["account_rejections"] == 0
+        assert "short borrow cost paid" in (folder / "report.md").read_text()
+
+    def test_a_cash_account_refuses_the_short_leg_of_a_reversal(self, tmp_path):
+        write_ohlcv(tmp_path / "spy.csv")
+        result = emp_backtest(
+            *("--data", "spy.csv", "--strategy", "sma_cross", "--param", "fast=5"),
+            *("--param", "slow=20", "--param", "mode=reverse", "--account", "cash"),
+            *("--json", "--reports-dir", "reports", "--db", "emp.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        (folder,) = (tmp_path / "reports").iterdir()
+        summary = json.loads((folder / "report.json").read_text())["summary"]
+        assert summary["account_rejections"] > 0
+
+
+class TestCurrencies:
+    def test_a_euro_instrument_in_a_dollar_account_converts_pnl_at_the_fx_rate(self, tmp_path):
+        write_ohlcv(tmp_path / "sap.csv")
+        dates = pd.read_csv(tmp_path / "sap.csv")["Date"]
+        pd.DataFrame(
+            {"Date": dates, "Open": 1.1, "High": 1.1, "Low": 1.1, "Close": 1.1, "Volume": 0}
+        ).to_csv(tmp_path / "eurusd.csv", index=False)
+        args = (
+            *("--data", "sap.csv", "--strategy", "sma_cross", "--param", "fast=5"),
+            *("--param", "slow=20", "--param", "units=10", "--cash", "100000", "--json"),
+        )
+        plain = emp_backtest(*args, "--reports-dir", "a", "--db", "a.duckdb", cwd=tmp_path)
+        euro = emp_backtest(
+            *args,
+            *("--currency", "SAP=eur", "--fx", "EUR=eurusd.csv"),
+            *("--reports-dir", "b", "--db", "b.duckdb"),
+            cwd=tmp_path,
+        )
+        assert plain.returncode == 0 and euro.returncode == 0, plain.stderr + euro.stderr
+        plain_line = json.loads(plain.stdout.strip().splitlines()[-1])
+        euro_line = json.loads(euro.stdout.strip().splitlines()[-1])
+        assert euro_line["n_trades"] == plain_line["n_trades"] > 0
+        # the same trades in euros; the dollar account's PnL is 1.1 × the euro PnL
+        assert euro_line["final_equity"] - 100_000 == pytest.approx(
+            1.1 * (plain_line["final_equity"] - 100_000), rel=1e-9
+        )
+        (folder,) = (tmp_path / "b").iterdir()
+        config = json.loads((folder / "report.json").read_text())["identity"]["config"]
+        assert config["currencies"] == {"SAP": "EUR"} and set(config["fx"]) == {"EUR"}
+
+    def test_a_malformed_currency_option_is_a_one_line_error(self, tmp_path):
+        write_ohlcv(tmp_path / "sap.csv")
+        result = emp_backtest(
+            *("--data", "sap.csv", "--strategy", "sma_cross", "--currency", "SAP"),
+            *("--reports-dir", "r", "--db", "r.duckdb"),
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1
+        assert "--currency expects KEY=VALUE, was 'SAP'" in result.stderr

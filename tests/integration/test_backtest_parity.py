@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from emp.adapters.clocks import ManualClock
 from emp.adapters.fix_sim import MockFixVenue, SimulatedVenue, SimulatedVenueConfig
+from emp.adapters.numba_screen import NumbaScreeningKernel
 from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.engine import BarEventEngine, RunResult
 from emp.domain.bars import BarSeries
@@ -96,6 +97,43 @@ def test_screening_and_engine_give_the_same_fills_and_equity(
     np.testing.assert_allclose(screen.equity, engine.equity, rtol=1e-12, atol=0)
     np.testing.assert_allclose(screen.gross_exposure, engine.gross_exposure, rtol=1e-12, atol=0)
     assert screen.final_equity == engine.equity[-1]
+    # the compiled kernel equals the numpy reference bit for bit (so the engine too)
+    kernel = NumbaScreeningKernel().sma_cross(
+        series.open,
+        series.close,
+        fast=fast,
+        slow=slow,
+        mode=mode,
+        units=units,
+        initial_cash=cash,
+        costs=ScreeningCosts(**costs),
+    )
+    for name in ("fill_bars", "fill_quantity", "fill_price", "fill_fee", "equity"):
+        np.testing.assert_array_equal(getattr(kernel, name), getattr(screen, name), err_msg=name)
+    np.testing.assert_array_equal(kernel.gross_exposure, screen.gross_exposure)
+    assert kernel.final_equity == screen.final_equity
+
+
+def test_exact_ties_on_a_tick_grid_are_ties_in_the_engine_the_screen_and_the_kernel():
+    # closes on a 0.01 grid that stall for long stretches: the two SMAs tie exactly for
+    # hundreds of bars while the running sums are large (their ulps exceed 1e-12)
+    rng = np.random.default_rng(3)
+    steps = rng.choice([-0.01, 0.0, 0.0, 0.0, 0.01], size=4000)
+    steps[1000:1600] = 0.0
+    steps[2500:3300] = 0.0
+    close = np.round(5000.0 + np.cumsum(steps), 2)
+    open_ = np.concatenate(([close[0]], close[:-1]))
+    ts = 1_600_000_000 * 10**9 + np.arange(close.shape[0], dtype=np.int64) * 60 * 10**9
+    series = BarSeries.from_arrays(
+        "SYN", ts, open_, np.maximum(open_, close), np.minimum(open_, close), close, 1e6 + 0 * close
+    )
+    engine = engine_run(series, SmaCross(fast=3, slow=9, mode="reverse"), 1e7, SimulatedVenue)
+    arguments = {"fast": 3, "slow": 9, "mode": "reverse", "initial_cash": 1e7}
+    screen = screen_sma_cross(series.open, series.close, **arguments)
+    kernel = NumbaScreeningKernel().sma_cross(series.open, series.close, **arguments)
+    assert [f.price for f in engine.fills] == screen.fill_price.tolist()
+    assert screen.fill_price.tolist() == kernel.fill_price.tolist()
+    assert screen.final_equity == engine.equity[-1] == kernel.final_equity
 
 
 def test_the_fix_face_gives_the_same_fills_as_the_screening_path():

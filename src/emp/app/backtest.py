@@ -23,6 +23,9 @@ from emp.adapters.fix_sim import FillModel, SimulatedVenueConfig
 from emp.adapters.synthetic import RegimeSwitchingBarSource
 from emp.app.backtest_data import BarsHasher, BarStream, StoredRange, store_chunks
 from emp.app.backtest_report import trades_json, write_report
+from emp.app.backtest_walk_forward import json_summary as walk_forward_json
+from emp.app.backtest_walk_forward import markdown as walk_forward_markdown
+from emp.app.backtest_walk_forward import run_walk_forward, spec_dict
 from emp.app.containers import Container
 from emp.app.demo import (
     DEFAULT_BARS,
@@ -34,12 +37,15 @@ from emp.app.demo import (
     risk_settings,
 )
 from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
+from emp.app.kill_signals import run_kill_signal
 from emp.app.plugins import PluginCatalog
 from emp.app.settings import EmpSettings
+from emp.domain.accounts import AccountTerms, FxSeries
 from emp.domain.bars import BarSeries
 from emp.domain.errors import EmpError, InvalidConfiguration
 from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.risk import RiskConfig, build_risk_manager
+from emp.domain.splits import WalkForward
 from emp.domain.strategy import coerce_parameters
 from emp.ports.run_store import RunRecord
 
@@ -63,6 +69,14 @@ class BacktestRequest:
         commission_per_share, commission_fixed, min_commission, spread_bps,
             max_volume_participation: simulated venue costs beyond the settings' bps.
         chunk_bars: bars per symbol read from the store at a time.
+        walk_forward: also run every fold of this walk-forward on its train and test
+            windows (:mod:`emp.app.backtest_walk_forward`); ``None``: no folds.
+        account: cash or margin account, short borrow cost and base currency
+            (:class:`~emp.domain.accounts.AccountTerms`); ``None``: an unchecked account
+            in the settings' currency with no borrow cost (the default path).
+        currencies: symbol → the currency its prices are in (others: the base currency).
+        fx_files: currency → a bar file (CSV/parquet, as ``data_file``) whose closes are
+            the base currency per unit of it, each from its bar's time on.
     """
 
     strategy: str
@@ -80,6 +94,10 @@ class BacktestRequest:
     spread_bps: float = 0.0
     max_volume_participation: float | None = None
     chunk_bars: int = DEFAULT_CHUNK_BARS
+    walk_forward: WalkForward | None = None
+    account: AccountTerms | None = None
+    currencies: Mapping[str, str] = field(default_factory=dict)
+    fx_files: Mapping[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +110,12 @@ class BacktestOutcome:
     analysis: Mapping[str, Any]
 
     def json_line(self) -> dict[str, Any]:
-        """The ``--json`` object: exactly the keys of the CLI contract."""
-        return {
+        """The ``--json`` object: the keys of the CLI contract (plus ``walk_forward``).
+
+        The six contract keys always describe the whole run; a walk-forward run adds
+        ``walk_forward`` (spec, per-fold table, stitched out-of-sample equity).
+        """
+        line = {
             "trades": trades_json(self.result.trades),
             "n_trades": len(self.result.trades),
             "final_equity": self.summary["final_equity"],
@@ -101,6 +123,9 @@ class BacktestOutcome:
             "max_drawdown_pct": self.summary["max_drawdown"] * 100.0,
             "sharpe": self.summary["sharpe"],
         }
+        if "walk_forward" in self.analysis:
+            line["walk_forward"] = walk_forward_json(self.analysis["walk_forward"])
+        return line
 
 
 def backtest_risk_config(settings: EmpSettings, catalog: PluginCatalog) -> RiskConfig:
@@ -173,6 +198,33 @@ def _prepare_data(settings: EmpSettings, container: Container, request: Backtest
     return _Data(stored, described, hasher.hexdigest(), seed, regimes)
 
 
+@dataclass(frozen=True, slots=True)
+class FxFile:
+    """One currency's rates (from a bar file's closes) and the file's data hash."""
+
+    series: FxSeries
+    data_hash: str
+
+
+def load_fx(files: Mapping[str, Path]) -> dict[str, FxFile]:
+    """Each currency's rates from the closes of its bar file (one symbol per file)."""
+    table: dict[str, FxFile] = {}
+    for currency, path in sorted(files.items()):
+        loaded = CsvParquetBarSource(path, default_symbol=currency).load()
+        if len(loaded) != 1:
+            raise InvalidConfiguration(
+                f"an FX file holds one series, {path.name} has {len(loaded)}: "
+                f"{', '.join(sorted(loaded))}"
+            )
+        (series,) = loaded.values()
+        hasher = BarsHasher()
+        hasher.update(loaded)
+        table[currency] = FxFile(
+            FxSeries.of(currency, series.ts_ns, series.close), hasher.hexdigest()
+        )
+    return table
+
+
 def _restricted(stored: StoredRange, request: BacktestRequest) -> StoredRange:
     start = stored.start_ns if request.start_ns is None else max(stored.start_ns, request.start_ns)
     end = stored.end_ns if request.end_ns is None else min(stored.end_ns, request.end_ns)
@@ -218,10 +270,27 @@ def run_backtest(
         raise InvalidConfiguration(f"chunk_bars must be >= 1, was {request.chunk_bars!r}")
     data = _prepare_data(settings, container, request)
     symbols = list(data.stored.symbols)
+    account = request.account
+    if request.fx_files and account is None:
+        account = AccountTerms()
+    base = account.base_currency if account is not None else "USD"
+    unknown = sorted(set(request.currencies) - set(symbols))
+    if unknown:
+        raise InvalidConfiguration(
+            f"currencies given for {', '.join(unknown)}, which the data does not have; "
+            f"symbols: {', '.join(symbols)}"
+        )
     instruments = InstrumentRegistry(
-        Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
+        Instrument(
+            symbol=s,
+            tick_size=settings.tick_size,
+            lot_size=settings.lot_size,
+            currency=request.currencies.get(s, base),
+        )
         for s in symbols
     )
+    fx_files = load_fx(request.fx_files)
+    fx = [entry.series for entry in fx_files.values()] if fx_files else None
     risk_config = backtest_risk_config(settings, catalog)
     risk = build_risk_manager(risk_config)
     market = market_feed_from(settings, risk_config, symbols)
@@ -253,6 +322,13 @@ def run_backtest(
         "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
         "chunk_bars": request.chunk_bars,
     }
+    if request.walk_forward is not None:
+        config["walk_forward"] = spec_dict(request.walk_forward)
+    if account is not None:
+        config["account"] = dataclasses.asdict(account)
+    if request.currencies or request.fx_files:
+        config["currencies"] = dict(sorted(request.currencies.items()))
+        config["fx"] = {c: entry.data_hash for c, entry in fx_files.items()}
     run_store = container.run_store()
     started_ns = container.clock().now_ns()
     run_id = make_run_id(started_ns, config)
@@ -268,7 +344,10 @@ def run_backtest(
             started_ns=started_ns,
         )
     )
-    with failed_runs_recorded(run_store, run_id, container.clock()):
+    with (
+        failed_runs_recorded(run_store, run_id, container.clock()),
+        run_kill_signal(settings, container.kill_signal()) as kill_signal,
+    ):
         sim_clock = container.sim_clock()
         engine = BarEventEngine(
             bars={},
@@ -279,8 +358,10 @@ def run_backtest(
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
-            kill_signal=container.kill_signal(),
+            kill_signal=kill_signal,
             market=market,
+            account=account,
+            fx=fx,
         )
         stream = BarStream(
             store_chunks(container.bar_store(), data.stored, request.chunk_bars), symbols[0]
@@ -291,6 +372,30 @@ def run_backtest(
                 "the bars changed in the store during the run: expected data hash "
                 f"{data.data_hash}, was {stream.hasher.hexdigest()}"
             )
+        extra: dict[str, Any] = {}
+        if request.walk_forward is not None:
+
+            def run_window(start_ns: int, end_ns: int) -> RunResult:
+                window = dataclasses.replace(data.stored, start_ns=start_ns, end_ns=end_ns)
+                clock = container.sim_clock()
+                return BarEventEngine(
+                    bars={},
+                    instruments=instruments,
+                    strategy=spec.build(params),
+                    risk=build_risk_manager(risk_config),
+                    venue=container.venue(
+                        instruments=instruments, clock=clock, config=venue_settings
+                    ),
+                    clock=clock,
+                    initial_cash=settings.initial_cash,
+                    market=market,
+                    account=account,
+                    fx=fx,
+                ).run_chunks(store_chunks(container.bar_store(), window, request.chunk_bars))
+
+            extra["walk_forward"] = run_walk_forward(
+                request.walk_forward, result.ts_ns, settings.initial_cash, run_window
+            )
         summary, artifacts, analysis = write_report(
             container.report_sink(),
             run_id=run_id,
@@ -299,7 +404,11 @@ def run_backtest(
             regimes=data.regimes,
             stream=stream,
             result=result,
+            extra_analysis=extra,
         )
+        if "walk_forward" in analysis and "report.md" in artifacts:
+            with artifacts["report.md"].open("a", encoding="utf-8") as report_md:
+                report_md.write(walk_forward_markdown(analysis["walk_forward"]))
         run_store.complete_run(
             run_id, result.orders, result.fills, summary, container.clock().now_ns()
         )

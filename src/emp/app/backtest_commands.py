@@ -4,12 +4,15 @@ The contract other tools rely on::
 
     emp backtest --data FILE.(csv|parquet) --strategy NAME [--param key=value ...]
         [--commission-bps X | --commission-fraction X] [--cash X]
-        [--fill next_open|close] [--json]
+        [--fill next_open|close] [--json] [--walk-forward train=N,test=M[,step=K]...]
 
 With ``--json`` the last line of stdout is one JSON object with exactly ``trades`` (entry and
 exit times, side, prices, size and PnL of every closed round trip), ``n_trades``,
 ``final_equity``, ``return_pct``, ``max_drawdown_pct`` and ``sharpe``; the run id and report
-folder go to stderr. Registered by the CLI with ``app.command()(backtest)``.
+folder go to stderr. ``--walk-forward`` adds the per-fold evaluation
+(:mod:`emp.app.backtest_walk_forward`) to the report and a ``walk_forward`` key to the JSON
+object; the six contract keys still describe the whole run. Registered by the CLI with
+``app.command()(backtest)``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from rich.console import Console
 from rich.table import Table
 
 from emp.app.backtest import DEFAULT_CHUNK_BARS, BacktestRequest, run_backtest
+from emp.app.backtest_walk_forward import WALK_FORWARD_HELP, parse_walk_forward
 from emp.app.containers import build_container, close_stores
 from emp.app.demo import DEFAULT_BARS
 from emp.app.errors import ConfigError
 from emp.app.params import parse_params
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import load_settings
+from emp.domain.accounts import AccountTerms
+from emp.domain.errors import InvalidConfiguration
 
 _FILLS = ("next_open", "close")
 _PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "win_rate"}
@@ -50,6 +56,9 @@ _SHOWN = (
     "final_equity",
     "fees",
     "risk_rejections",
+    "account_rejections",
+    "carry_paid",
+    "margin_breaches",
 )
 
 
@@ -60,6 +69,42 @@ def commission_bps_of(bps: float | None, fraction: float | None) -> float | None
     if fraction is not None:
         return fraction * 10_000.0
     return bps
+
+
+def account_terms(
+    kind: str,
+    initial_margin: float,
+    maintenance_margin: float,
+    borrow_bps: float,
+    base_currency: str = "USD",
+) -> AccountTerms | None:
+    """The account options as terms; ``None`` for the default (unchecked, no borrow, USD)."""
+    if kind == "unchecked" and borrow_bps == 0 and base_currency == "USD":
+        return None
+    try:
+        return AccountTerms(
+            kind=kind,
+            initial_margin=initial_margin,
+            maintenance_margin=maintenance_margin,
+            borrow_bps=borrow_bps,
+            base_currency=base_currency.strip().upper(),
+        )
+    except InvalidConfiguration as error:
+        raise ConfigError(str(error)) from None
+
+
+def pairs(option: str, values: list[str] | None, *, currency_keys: bool) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict; currency codes (keys or values) upper-cased."""
+    out: dict[str, str] = {}
+    for raw in values or []:
+        key, sep, value = (part.strip() for part in raw.partition("="))
+        if not sep or not key or not value:
+            raise ConfigError(f"{option} expects KEY=VALUE, was {raw!r}")
+        if currency_keys:
+            out[key.upper()] = value
+        else:
+            out[key] = value.upper()
+    return out
 
 
 def _stderr() -> Console:
@@ -124,8 +169,59 @@ def backtest(
     chunk_bars: Annotated[
         int, typer.Option(min=1, help="Bars per symbol streamed from the store at a time.")
     ] = DEFAULT_CHUNK_BARS,
+    account: Annotated[
+        str,
+        typer.Option(
+            help="unchecked (default: orders are not checked against buying power), cash "
+            "(no short sales, buys within cash) or margin (--initial-margin of gross "
+            "exposure must be covered by equity; maintenance breaches are recorded)."
+        ),
+    ] = "unchecked",
+    initial_margin: Annotated[
+        float, typer.Option(min=0, max=1, help="Margin accounts: 0.5 = 2x leverage.")
+    ] = 0.5,
+    maintenance_margin: Annotated[
+        float, typer.Option(min=0, max=1, help="Margin accounts: breach threshold.")
+    ] = 0.25,
+    borrow_bps: Annotated[
+        float, typer.Option(min=0, help="Annual cost of short positions, bps of notional.")
+    ] = 0.0,
+    base_currency: Annotated[
+        str, typer.Option(help="The account's currency: equity and PnL totals are in it.")
+    ] = "USD",
+    currency: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--currency",
+            metavar="SYMBOL=CCY",
+            help="The currency a symbol's prices are in (default: the base); repeat.",
+        ),
+    ] = None,
+    fx: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fx",
+            metavar="CCY=FILE",
+            help="Rates of CCY in the base currency: a bar file (CSV/parquet) whose closes "
+            "are base units per unit of CCY, each in force from its bar's time; repeat.",
+        ),
+    ] = None,
+    walk_forward: Annotated[
+        str | None,
+        typer.Option(
+            "--walk-forward",
+            metavar="SPEC",
+            help=WALK_FORWARD_HELP,
+        ),
+    ] = None,
 ) -> None:
-    """Backtest a strategy through risk and the simulated venue; write a report."""
+    """Backtest a strategy through risk and the simulated venue; write a report.
+
+    Walk-forward: --walk-forward train=500,test=100 cuts the run's timeline into folds
+    (train on 500 bars, test on the next 100, move on by 100) and runs every window from
+    the initial cash. Add step=K to move by K bars, gap=G to leave G bars between train
+    and test, and anchored to grow every train window from the first bar.
+    """
     if fill not in _FILLS:
         raise ConfigError(f"--fill must be one of {', '.join(_FILLS)}, was {fill!r}")
     settings = load_settings(
@@ -148,6 +244,12 @@ def backtest(
         min_commission=min_commission,
         spread_bps=spread_bps,
         chunk_bars=chunk_bars,
+        walk_forward=parse_walk_forward(walk_forward) if walk_forward is not None else None,
+        account=account_terms(
+            account, initial_margin, maintenance_margin, borrow_bps, base_currency
+        ),
+        currencies=pairs("--currency", currency, currency_keys=False),
+        fx_files={c: Path(f) for c, f in pairs("--fx", fx, currency_keys=True).items()},
     )
     container = build_container(settings)
     catalog = make_plugin_manager(load_entrypoints=not settings.disable_plugin_autoload)
@@ -168,7 +270,8 @@ def backtest(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in _SHOWN:
-        table.add_row(key, _fmt(key, outcome.summary.get(key)))
+        if key in outcome.summary:
+            table.add_row(key, _fmt(key, outcome.summary[key]))
     out = Console(width=None if sys.stdout.isatty() else 160)
     out.print(table)
     if folder is not None:

@@ -113,8 +113,12 @@ def write_report(
     regimes: tuple[np.ndarray, list[str]] | None,
     stream: BarStream,
     result: RunResult,
+    extra_analysis: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Mapping[str, Path], dict[str, Any]]:
-    """Statistics, analyses and the report files; returns ``(summary, artifacts, analysis)``."""
+    """Statistics, analyses and the report files; returns ``(summary, artifacts, analysis)``.
+
+    ``extra_analysis`` (e.g. ``walk_forward``) joins the analysis in ``report.json``.
+    """
     if result.ts_ns.shape[0] == 0:
         raise InvalidConfiguration("the backtest read no bars")
     periods = infer_periods_per_year(result.ts_ns)
@@ -135,6 +139,7 @@ def write_report(
         "monthly_returns": monthly_returns(result.ts_ns, result.equity).as_dict(),
         "attribution": _attribution(result, config),
         "regret": _regret(stream, result),
+        **(extra_analysis or {}),
     }
     summary = {
         **performance.to_dict(),
@@ -145,6 +150,10 @@ def write_report(
         "risk_final_state": result.risk_state.get("trading_state"),
         "venue_rejections": result.venue_rejections,
     }
+    if "account" in config:  # cash/margin account or borrow cost: what they did
+        summary["carry_paid"] = result.portfolio.carry_paid
+        summary["account_rejections"] = result.account_rejections
+        summary["margin_breaches"] = len(result.margin_breaches)
     notes = list(result.notes)
     if config["fill_model"] == FillModel.CLOSE.value:
         notes.insert(

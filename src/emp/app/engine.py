@@ -11,43 +11,46 @@ it with another clock and venue). Per timestamp, in this order:
    its instrument (:class:`~emp.domain.errors.InvalidOrder` on a malformed one) and the
    risk engine (a refusal becomes a REJECTED order with the reasons), then sent;
 5. equity and exposure are recorded.
+
+With account terms (:mod:`emp.app.engine_account`) short borrow accrues and FX rates move
+before step 1, orders are checked against buying power before the risk check, and margin
+maintenance is checked after step 5; with the default terms none of that runs.
+
+The loop is kept lean (``benchmarks/backtest_peers.py``): bars are materialised per block of
+timestamps, the venue is drained only while an order works, equity comes from one pass over
+the open positions, the risk layer's account snapshot is built without walking orders when
+none work (and is told which symbols changed, when it accepts ``changed``), and nothing
+else is allocated on a bar where nothing trades.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from emp.app.engine_account import AccountKeeper, make_portfolio
+from emp.app.engine_orders import OrderPath
+from emp.app.engine_steps import account_builder, bars_by_step
 from emp.app.market_windows import MarketFeed, MarketWindows
+from emp.domain.accounts import AccountTerms, FxSeries, MarginBreach
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.clock_time import ns_to_iso
-from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
-from emp.domain.errors import InvalidBars, InvalidOrder, StrategyError
-from emp.domain.events import (
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderEvent,
-    OrderExpired,
-    OrderFilled,
-    OrderRejected,
-    OrderReplaced,
-)
+from emp.domain.errors import InvalidBars
 from emp.domain.fills import Fill
 from emp.domain.instruments import InstrumentRegistry
-from emp.domain.orders import Order, OrderStatus
+from emp.domain.orders import Order
 from emp.domain.portfolio import Portfolio
 from emp.domain.risk import (
     AccountSnapshot,
-    RiskCheckInput,
     RiskManager,
     TradingState,
     TradingStateChanged,
 )
-from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
+from emp.domain.strategy import Strategy, StrategyContext
 from emp.domain.trades import ClosedTrade, TradeLog
 from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
@@ -55,6 +58,9 @@ from emp.ports.settable_clock import SettableClockPort
 from emp.ports.simulated_venue import SimulatedVenuePort
 
 ProgressCallback = Callable[[int, int], None]
+
+#: Timestamps materialised as :class:`Bar` objects at a time (bounds memory per chunk).
+_BLOCK = 4096
 
 
 @dataclass(slots=True)
@@ -73,9 +79,11 @@ class RunResult:
     venue_rejections: int = 0
     notes: list[str] = field(default_factory=list)
     risk_state: dict = field(default_factory=dict)
+    account_rejections: int = 0
+    margin_breaches: list[MarginBreach] = field(default_factory=list)
 
 
-class BarEventEngine:
+class BarEventEngine(OrderPath):
     """Drives one strategy over aligned multi-symbol bars. Single-threaded, deterministic."""
 
     def __init__(
@@ -91,6 +99,8 @@ class BarEventEngine:
         metrics: MetricsSinkPort | None = None,
         kill_signal: KillSignalPort | None = None,
         market: MarketFeed | None = None,
+        account: AccountTerms | None = None,
+        fx: Iterable[FxSeries] | None = None,
     ) -> None:
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
@@ -101,7 +111,12 @@ class BarEventEngine:
         self._venue = venue
         self._clock = clock
         self._metrics = metrics
-        self._portfolio = Portfolio(initial_cash)
+        terms = account if account is not None else AccountTerms()
+        fx = tuple(fx) if fx is not None else None
+        self._portfolio = make_portfolio(initial_cash, terms, instruments, fx)
+        self._keeper = AccountKeeper(terms, self._portfolio, fx)
+        self._multi_currency = self._portfolio.is_multi_currency
+        self._account_rejections = 0
         self._ctx = StrategyContext(self._portfolio, instruments)
         self._orders: dict[str, Order] = {}
         self._working: dict[str, Order] = {}
@@ -114,12 +129,21 @@ class BarEventEngine:
         self._sequence = 0
         self._risk_rejections = 0
         self._venue_rejections = 0
+        self._account = account_builder()
+        # a risk manager told which symbols changed visits only those at each bar
+        self._risk_takes_changed = "changed" in inspect.signature(risk.on_bar).parameters
+        # symbols filled since the last risk step, in fill order (a dict: deterministic order)
+        self._filled_since_risk: dict[str, None] = {}
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The run's portfolio as it stands (read it between steps, e.g. from ``progress``)."""
+        return self._portfolio
 
     # ------------------------------------------------------------------ loop
     def run(self, progress: ProgressCallback | None = None) -> RunResult:
         """Run over the bars given to the constructor."""
-        series = [s.ts_ns for s in self._bars.values()]
-        total = int(np.unique(np.concatenate(series)).shape[0]) if series else 0
+        total = int(_timeline(self._bars).shape[0]) if self._bars else 0
         return self.run_chunks([self._bars], progress, total=total)
 
     def run_chunks(
@@ -148,7 +172,7 @@ class BarEventEngine:
                 self._instruments[symbol]  # raises UnknownInstrument early
             if not chunk:
                 continue
-            timeline = np.unique(np.concatenate([s.ts_ns for s in chunk.values()]))
+            timeline = _timeline(chunk)
             if timeline.shape[0] == 0:
                 continue
             if last_ts is not None and int(timeline[0]) <= last_ts:
@@ -178,109 +202,116 @@ class BarEventEngine:
         done: int,
         total: int | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        cursors = {symbol: 0 for symbol in bars}
+        n = int(timeline.shape[0])
+        equity = np.empty(n)
+        gross = np.empty(n)
         symbols = sorted(bars)
-        equity = np.empty(timeline.shape[0])
-        gross = np.empty(timeline.shape[0])
-        for step, ts in enumerate(timeline.tolist()):
-            bars_now: list[Bar] = []
-            for symbol in symbols:
-                series, i = bars[symbol], cursors[symbol]
-                if i < len(series) and int(series.ts_ns[i]) == ts:
-                    bars_now.append(series.bar(i))
-                    cursors[symbol] = i + 1
-            self._clock.advance_to(ts)
-            self._ctx.ts_ns = ts
-            for bar in bars_now:
-                self._venue.on_bar(bar)
-            self._process_events()
-            for bar in bars_now:
-                self._portfolio.mark(bar.symbol, bar.close)
-            if self._market is not None:
-                self._market.observe(bars_now)
-            self._risk_step(ts)
-            for bar in bars_now:
-                intents = self._call_strategy(
-                    "on_bar", lambda bar=bar: self._strategy.on_bar(bar, self._ctx), bar
-                )
-                for intent in intents or ():
-                    self._route(intent, bar)
-            self._process_events()
-            equity[step] = self._portfolio.equity
-            gross[step] = self._portfolio.gross_exposure
-            if progress is not None:
-                count = done + step + 1
-                progress(count, total if total is not None else count)
+        # where each symbol's bars sit on the timeline (exact: the timeline is their union)
+        slots = {s: np.searchsorted(timeline, bars[s].ts_ns) for s in symbols}
+        for start in range(0, n, _BLOCK):
+            stop = min(start + _BLOCK, n)
+            steps = bars_by_step(bars, symbols, slots, start, stop)
+            self._run_steps(
+                timeline[start:stop].tolist(), steps, equity, gross, start, progress, done, total
+            )
         return equity, gross
 
-    # --------------------------------------------------------------- helpers
-    def _call_strategy(self, hook: str, call: Callable[[], object], bar: Bar | None = None):
-        try:
-            return call()
-        except Exception as error:
-            where = f" on {bar.symbol} bar at ts_ns={bar.ts_ns}" if bar is not None else ""
-            raise StrategyError(
-                f"strategy {self._strategy.name!r} raised {type(error).__name__} in "
-                f"{hook}{where}: {error}"
-            ) from error
+    def _run_steps(
+        self,
+        times: list[int],
+        steps: list[list[Bar]],
+        equity: np.ndarray,
+        gross: np.ndarray,
+        offset: int,
+        progress: ProgressCallback | None,
+        done: int,
+        total: int | None,
+    ) -> None:
+        """The per-timestamp loop (the module doc's five steps), kept free of idle work.
 
-    def _route(self, intent: OrderIntent, bar: Bar) -> None:
-        if not isinstance(intent, OrderIntent):
-            raise InvalidOrder(
-                f"strategy {self._strategy.name!r} returned {type(intent).__name__}, "
-                "expected OrderIntent"
-            )
-        instrument = self._instruments[intent.symbol]
-        instrument.check_order(intent.quantity, intent.limit_price)
-        reference = self._portfolio.mark_price(intent.symbol) or bar.close
-        decision = self._risk.check(self._risk_input(intent, reference, bar.ts_ns))
-        quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
-        self._sequence += 1
-        order = Order(
-            client_order_id=f"{self._strategy.name}-{self._sequence}",
-            symbol=intent.symbol,
-            side=intent.side,
-            quantity=quantity,
-            order_type=intent.order_type,
-            limit_price=intent.limit_price,
-            time_in_force=intent.time_in_force,
-            strategy=self._strategy.name,
-            created_ns=bar.ts_ns,
-        )
-        self._orders[order.client_order_id] = order
-        if not decision.approved:
-            order.reject(f"risk: {decision.reason}")
-            self._risk_rejections += 1
-            self._count("emp_orders_rejected_total", source="risk")
-            return
-        if decision.quantity is not None:
-            self._risk_resizes += 1
-        self._send(order)
-
-    def _send(self, order: Order) -> None:
-        self._working[order.client_order_id] = order
-        self._venue.submit_order(
-            SubmitOrder(
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=order.quantity,
-                order_type=order.order_type,
-                limit_price=order.limit_price,
-                time_in_force=order.time_in_force,
-                strategy=order.strategy,
-                ts_ns=self._clock.now_ns(),
-            )
-        )
-        self._count("emp_orders_submitted_total")
-
-    def _risk_step(self, ts: int) -> None:
-        """Per timestamp: update the risk state and carry out what it commands."""
-        account = AccountSnapshot.from_portfolio(
-            self._portfolio, ts_ns=ts, working_orders=list(self._working.values())
-        )
+        Nothing is allocated on a bar where no order works and the strategy stays put
+        beyond the bar itself and the risk layer's account snapshot; the venue's events
+        are drained only while an order works (a venue reports only on orders it was
+        sent, and every order sent is working until its final report is applied).
+        """
+        advance = self._clock.advance_to
+        ctx = self._ctx
+        venue_on_bar = self._venue.on_bar
+        portfolio = self._portfolio
+        mark = portfolio.mark
+        valuation = portfolio.valuation
+        working = self._working
+        fills = self._fills
         market = self._market
-        if market is None:
+        on_bar = self._strategy.on_bar
+        route = self._route
+        risk_step = self._risk_step
+        keeper = self._keeper if self._keeper.per_bar else None
+        step = offset
+        for ts, bars_now in zip(times, steps, strict=True):
+            advance(ts)
+            ctx.ts_ns = ts
+            if keeper is not None:
+                keeper.before_bar(ts)
+            for bar in bars_now:
+                venue_on_bar(bar)
+            if working:
+                self._process_events()
+            for bar in bars_now:
+                mark(bar.symbol, bar.close)
+            if market is not None:
+                market.observe(bars_now)
+            booked = len(fills)
+            value = valuation()
+            risk_step(ts, value[0], bars_now)
+            for bar in bars_now:
+                try:
+                    intents = on_bar(bar, ctx)
+                except Exception as error:
+                    raise self._strategy_error("on_bar", error, bar) from error
+                if intents:
+                    for intent in intents:
+                        route(intent, bar)
+            if working:
+                self._process_events()
+            if len(fills) != booked:
+                value = valuation()
+            if keeper is not None:
+                keeper.after_bar(ts, value[0], value[1])
+            equity[step], gross[step] = value
+            step += 1
+            if progress is not None:
+                progress(done + step, total if total is not None else done + step)
+
+    # --------------------------------------------------------------- helpers
+    def _risk_step(self, ts: int, equity: float, bars_now: list[Bar]) -> None:
+        """Per timestamp: update the risk state and carry out what it commands."""
+        portfolio = self._portfolio
+        if self._working or self._multi_currency:
+            account = AccountSnapshot.from_portfolio(
+                portfolio,
+                ts_ns=ts,
+                working_orders=list(self._working.values()),
+                fx_rates=portfolio.rates,  # base units per unit (the risk layer's base: USD)
+            )
+        else:  # the same snapshot, without walking orders
+            account = self._account(ts, equity, portfolio.open_quantities(), portfolio.open_marks())
+        market = self._market
+        if self._risk_takes_changed:  # marks moved for these bars, positions for these fills
+            changed = [bar.symbol for bar in bars_now]
+            if self._filled_since_risk:
+                changed.extend(self._filled_since_risk)
+                self._filled_since_risk.clear()
+            if market is None:
+                commands = self._risk.on_bar(account, changed=changed)
+            else:
+                commands = self._risk.on_bar(
+                    account,
+                    reference_closes=market.reference_closes(),
+                    returns=market.history(),
+                    changed=changed,
+                )
+        elif market is None:
             commands = self._risk.on_bar(account)
         else:
             commands = self._risk.on_bar(
@@ -293,107 +324,8 @@ class BarEventEngine:
                     *commands,
                     *self._risk.signal(ts_ns=ts, reason=reason, account=account),
                 )
-        self._execute(commands, ts)
-
-    def _execute(self, commands: tuple[VenueCommand, ...], ts: int) -> None:
-        for command in commands:
-            if isinstance(command, CancelOrder):
-                target = self._working.get(command.orig_client_order_id)
-                if target is None:
-                    continue
-                if target.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
-                    target.request_cancel()
-                self._venue.cancel_order(command)
-            elif isinstance(command, SubmitOrder):
-                order = Order(
-                    client_order_id=command.client_order_id,
-                    symbol=command.symbol,
-                    side=command.side,
-                    quantity=command.quantity,
-                    order_type=command.order_type,
-                    limit_price=command.limit_price,
-                    time_in_force=command.time_in_force,
-                    strategy=command.strategy,
-                    created_ns=ts,
-                )
-                self._orders[order.client_order_id] = order
-                self._send(order)
-            else:  # pragma: no cover - the risk layer issues cancels and new orders only
-                raise InvalidOrder(f"unexpected risk command {type(command).__name__}")
-
-    def _risk_input(self, intent: OrderIntent, reference_price: float, ts: int) -> RiskCheckInput:
-        open_buy = open_sell = 0.0
-        for order in self._working.values():
-            if order.symbol == intent.symbol:
-                if order.side.sign > 0:
-                    open_buy += order.leaves_quantity
-                else:
-                    open_sell += order.leaves_quantity
-        return RiskCheckInput(
-            intent=intent,
-            position=self._portfolio.quantity(intent.symbol),
-            open_buy_quantity=open_buy,
-            open_sell_quantity=open_sell,
-            reference_price=reference_price,
-            equity=self._portfolio.equity,
-            strategy=self._strategy.name,
-            ts_ns=ts,
-            open_order_count=len(self._working),
-            lot_size=self._instruments[intent.symbol].lot_size,
-            average_price=self._portfolio.position(intent.symbol).average_price,
-            context=self._risk.context,
-        )
-
-    def _process_events(self) -> None:
-        for event in self._venue.drain_events():
-            self._apply(event)
-
-    def _apply(self, event: OrderEvent) -> None:
-        if isinstance(event, OrderCancelRejected):
-            target = self._orders.get(event.orig_client_order_id)
-            if target is not None and target.status in (
-                OrderStatus.PENDING_CANCEL,
-                OrderStatus.PENDING_REPLACE,
-            ):
-                target.reject_request()
-            return
-        order = self._orders.get(event.client_order_id)
-        if isinstance(event, OrderReplaced):
-            original = self._orders[event.orig_client_order_id]
-            successor = original.replace_with(
-                event.client_order_id, event.quantity, event.limit_price, event.ts_ns
-            )
-            self._orders[successor.client_order_id] = successor
-            self._working.pop(original.client_order_id, None)
-            self._working[successor.client_order_id] = successor
-            return
-        if order is None:
-            raise InvalidOrder(f"venue reported on unknown order {event.client_order_id!r}")
-        if isinstance(event, OrderAccepted):
-            order.accept(event.venue_order_id)
-        elif isinstance(event, OrderRejected):
-            order.reject(event.reason)
-            self._venue_rejections += 1
-            self._count("emp_orders_rejected_total", source="venue")
-        elif isinstance(event, OrderFilled):
-            fill = event.fill
-            order.fill(fill.quantity, fill.price)
-            realized = self._portfolio.apply_fill(fill)
-            self._trades.record(fill, realized, self._portfolio.quantity(fill.symbol))
-            self._fills.append(fill)
-            self._count("emp_fills_total")
-            if order.strategy == self._strategy.name:
-                self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
-        elif isinstance(event, OrderCanceled):
-            order.cancel()
-        elif isinstance(event, OrderExpired):
-            order.expire()
-        if not order.is_open:
-            self._working.pop(order.client_order_id, None)
-
-    def _count(self, name: str, **labels: str) -> None:
-        if self._metrics is not None:
-            self._metrics.increment(name, **labels)
+        if commands:
+            self._execute(commands, ts)
 
     def _result(self, ts: np.ndarray, equity: np.ndarray, gross: np.ndarray) -> RunResult:
         notes = []
@@ -411,6 +343,7 @@ class BarEventEngine:
                     f"risk: {event.previous} → {event.current} at {ns_to_iso(event.ts_ns)} "
                     f"({event.source}: {event.reason})"
                 )
+        notes.extend(self._keeper.notes())
         if not all(math.isfinite(x) for x in equity):
             notes.append("equity contains non-finite values")
         return RunResult(
@@ -426,4 +359,14 @@ class BarEventEngine:
             venue_rejections=self._venue_rejections,
             notes=notes,
             risk_state=self._risk.to_dict(),
+            account_rejections=self._account_rejections,
+            margin_breaches=list(self._keeper.breaches),
         )
+
+
+def _timeline(bars: Mapping[str, BarSeries]) -> np.ndarray:
+    """Every timestamp of ``bars``, sorted, once (a single series already is its own)."""
+    if len(bars) == 1:
+        (series,) = bars.values()
+        return series.ts_ns  # validated strictly increasing
+    return np.unique(np.concatenate([s.ts_ns for s in bars.values()]))

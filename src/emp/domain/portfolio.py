@@ -2,10 +2,17 @@
 
 Accounting is average-cost: buying into a long (or selling into a short) moves the average
 entry price; reducing realizes PnL against it; crossing through zero realizes the closed
-part and opens the remainder at the fill price. Fees are paid from cash and tracked apart
-from trading PnL, so at any time::
+part and opens the remainder at the fill price. Fees and carrying costs (short borrow) are
+paid from cash and tracked apart from trading PnL, so at any time, in a single-currency
+account::
 
-    equity = initial_cash + realized_pnl + unrealized_pnl - fees_paid
+    equity = initial_cash + realized_pnl + unrealized_pnl - fees_paid - carry_paid
+
+Multi-currency: ``currencies`` maps symbols to their instrument's currency. Trading a
+symbol in a currency other than the base moves a cash balance in that currency (which may
+go negative: a loan in it); equity and exposure convert balances and positions at the rates
+set with :meth:`Portfolio.set_rate` (base units per unit of currency). Fees are added to
+``fees_paid`` at the rate of the moment; positions' PnL stays in their own currency.
 """
 
 from __future__ import annotations
@@ -57,25 +64,87 @@ class Position:
 
 
 class Portfolio:
-    """Cash plus positions, marked to the last known prices."""
+    """Cash plus positions, marked to the last known prices.
 
-    def __init__(self, initial_cash: float) -> None:
+    Kept cheap for the per-bar path: the open (non-flat) positions are held apart, so
+    marking a price is one dict write and :meth:`valuation` walks only what is open.
+    """
+
+    __slots__ = (
+        "_balances",
+        "_currency_of",
+        "_marks",
+        "_open",
+        "_positions",
+        "_quantities",
+        "_rates",
+        "base_currency",
+        "carry_paid",
+        "cash",
+        "fees_paid",
+        "initial_cash",
+    )
+
+    def __init__(
+        self,
+        initial_cash: float,
+        *,
+        base_currency: str = "USD",
+        currencies: Mapping[str, str] | None = None,
+    ) -> None:
         if not math.isfinite(initial_cash) or initial_cash <= 0:
             raise InvalidConfiguration(f"initial cash must be > 0, was {initial_cash!r}")
         self.initial_cash = float(initial_cash)
-        self.cash = float(initial_cash)
+        self.cash = float(initial_cash)  # in the base currency
         self.fees_paid = 0.0
+        self.carry_paid = 0.0
+        self.base_currency = base_currency
+        #: symbol → currency, for the symbols not in the base currency only
+        self._currency_of = {s: c for s, c in (currencies or {}).items() if c != base_currency}
+        self._balances: dict[str, float] = {}  # cash in other currencies
+        self._rates: dict[str, float] = {}
         self._positions: dict[str, Position] = {}
+        self._open: dict[str, Position] = {}
+        self._quantities: dict[str, float] = {}  # of the open positions
         self._marks: dict[str, float] = {}
 
     # ----------------------------------------------------------------- updates
     def apply_fill(self, fill: Fill) -> float:
         """Book a fill: move cash, update the position, pay the fee. Returns realized PnL."""
-        position = self._positions.setdefault(fill.symbol, Position(fill.symbol))
-        self.cash -= fill.signed_quantity * fill.price + fill.fee
-        self.fees_paid += fill.fee
-        self._marks.setdefault(fill.symbol, fill.price)
-        return position.apply(fill.signed_quantity, fill.price)
+        symbol = fill.symbol
+        position = self._positions.get(symbol)
+        if position is None:
+            position = self._positions[symbol] = Position(symbol)
+        signed = fill.signed_quantity
+        currency = self._currency_of.get(symbol) if self._currency_of else None
+        if currency is None:
+            self.cash -= signed * fill.price + fill.fee
+            self.fees_paid += fill.fee
+        else:
+            rate = self.rate(currency)
+            balance = self._balances.get(currency, 0.0)
+            self._balances[currency] = balance - (signed * fill.price + fill.fee)
+            self.fees_paid += fill.fee * rate
+        self._marks.setdefault(symbol, fill.price)
+        realized = position.apply(signed, fill.price)
+        if position.is_flat:
+            self._open.pop(symbol, None)
+            self._quantities.pop(symbol, None)
+        else:
+            self._open[symbol] = position
+            self._quantities[symbol] = position.quantity
+        return realized
+
+    def pay_carry(self, amount: float) -> None:
+        """Pay a carrying cost (short borrow) in the base currency out of cash."""
+        self.cash -= amount
+        self.carry_paid += amount
+
+    def set_rate(self, currency: str, rate: float) -> None:
+        """Base-currency units per unit of ``currency`` from now on."""
+        if not (math.isfinite(rate) and rate > 0):
+            raise InvalidConfiguration(f"an FX rate must be > 0, was {rate!r} for {currency}")
+        self._rates[currency] = float(rate)
 
     def mark(self, symbol: str, price: float) -> None:
         self._marks[symbol] = float(price)
@@ -89,21 +158,96 @@ class Portfolio:
         return self._positions.get(symbol) or Position(symbol)
 
     def quantity(self, symbol: str) -> float:
-        position = self._positions.get(symbol)
-        return position.quantity if position else 0.0
+        return self._quantities.get(symbol, 0.0)
 
     @property
     def positions(self) -> Mapping[str, Position]:
-        return {s: p for s, p in self._positions.items() if not p.is_flat}
+        """The open (non-flat) positions, a fresh mapping."""
+        return dict(self._open)
+
+    def open_quantities(self) -> dict[str, float]:
+        """Signed quantity per open position (a fresh dict)."""
+        return dict(self._quantities)
+
+    def open_marks(self) -> dict[str, float]:
+        """The mark of every open position (a fresh dict; a fill marks its symbol)."""
+        marks = self._marks
+        return {s: marks[s] for s in self._open}
 
     def mark_price(self, symbol: str) -> float | None:
         return self._marks.get(symbol)
 
     def market_value(self, symbol: str) -> float:
-        position = self._positions.get(symbol)
-        if position is None or position.is_flat:
+        position = self._open.get(symbol)
+        if position is None:
             return 0.0
         return position.quantity * self._marks.get(symbol, position.average_price)
+
+    def valuation(self) -> tuple[float, float]:
+        """``(equity, gross exposure)`` in the base currency, one pass over open positions."""
+        if self._currency_of:
+            return self._valuation_converted()
+        net = gross = 0.0
+        marks = self._marks
+        for symbol, position in self._open.items():
+            value = position.quantity * marks.get(symbol, position.average_price)
+            net += value
+            gross += abs(value)
+        return self.cash + net, gross
+
+    def _valuation_converted(self) -> tuple[float, float]:
+        net = gross = 0.0
+        marks = self._marks
+        for symbol, position in self._open.items():
+            value = position.quantity * marks.get(symbol, position.average_price)
+            value *= self.rate_of(symbol)
+            net += value
+            gross += abs(value)
+        balances = sum(b * self.rate(c) for c, b in self._balances.items())
+        return self.cash + balances + net, gross
+
+    # ------------------------------------------------------------- currencies
+    @property
+    def is_multi_currency(self) -> bool:
+        return bool(self._currency_of)
+
+    def currency_of(self, symbol: str) -> str:
+        return self._currency_of.get(symbol, self.base_currency)
+
+    def rate(self, currency: str) -> float:
+        """Base units per unit of ``currency`` (1 for the base currency)."""
+        if currency == self.base_currency:
+            return 1.0
+        rate = self._rates.get(currency)
+        if rate is None:
+            raise InvalidConfiguration(
+                f"no {currency} → {self.base_currency} rate known yet: give an FX series "
+                f"that starts at or before the first {currency} bar"
+            )
+        return rate
+
+    def rate_of(self, symbol: str) -> float:
+        currency = self._currency_of.get(symbol)
+        return 1.0 if currency is None else self.rate(currency)
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """The current rates of the currencies other than the base (a fresh dict)."""
+        return dict(self._rates)
+
+    @property
+    def balances(self) -> Mapping[str, float]:
+        """Cash per currency (the base currency included)."""
+        return {self.base_currency: self.cash, **self._balances}
+
+    def short_notional(self) -> float:
+        """The base-currency notional of every short position, at the current marks."""
+        total = 0.0
+        for symbol, position in self._open.items():
+            if position.quantity < 0:
+                mark = self._marks.get(symbol, position.average_price)
+                total -= position.quantity * mark * self.rate_of(symbol)
+        return total
 
     @property
     def realized_pnl(self) -> float:
@@ -112,18 +256,20 @@ class Portfolio:
     @property
     def unrealized_pnl(self) -> float:
         return sum(
-            p.unrealized_pnl(self._marks.get(s, p.average_price))
-            for s, p in self._positions.items()
+            p.unrealized_pnl(self._marks.get(s, p.average_price)) for s, p in self._open.items()
         )
 
     @property
     def gross_exposure(self) -> float:
-        return sum(abs(self.market_value(s)) for s in self._positions)
+        return self.valuation()[1]
 
     @property
     def net_exposure(self) -> float:
-        return sum(self.market_value(s) for s in self._positions)
+        """Signed market value of the open positions (base currency)."""
+        if self._currency_of:
+            return sum(self.market_value(s) * self.rate_of(s) for s in self._open)
+        return sum(self.market_value(s) for s in self._open)
 
     @property
     def equity(self) -> float:
-        return self.cash + self.net_exposure
+        return self.valuation()[0]

@@ -10,7 +10,8 @@ the first test bars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,3 +164,28 @@ class WalkForward:
                 f"{self.gap_bars} gap and {self.test_bars} test bars"
             )
         return folds
+
+
+def stitch_equity(curves: Sequence[np.ndarray], initial_cash: float) -> np.ndarray:
+    """Chain out-of-sample equity curves into one, compounding from ``initial_cash``.
+
+    Each curve is one fold's equity, run from its own starting cash ``c`` (its first value
+    is the equity after the first bar, so ``c`` is the value *before* it: pass curves run
+    from ``initial_cash``). Fold ``k`` is rescaled to start from where fold ``k − 1``
+    ended: ``stitched = end_{k-1} × curve_k / initial_cash``, so the stitched curve's
+    per-bar returns are the folds' own and its growth is the product of theirs.
+    """
+    if not math.isfinite(initial_cash) or initial_cash <= 0:
+        raise InvalidConfiguration(f"initial cash must be > 0, was {initial_cash!r}")
+    pieces: list[np.ndarray] = []
+    level = float(initial_cash)
+    for curve in curves:
+        curve = np.asarray(curve, dtype=np.float64)
+        if curve.ndim != 1 or curve.shape[0] == 0:
+            raise InvalidConfiguration("every fold's equity curve needs at least one bar")
+        piece = curve * (level / initial_cash)
+        pieces.append(piece)
+        level = float(piece[-1])
+    if not pieces:
+        return np.zeros(0)
+    return np.concatenate(pieces)

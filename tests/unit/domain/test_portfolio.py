@@ -267,3 +267,24 @@ class TestInvariants:
         )
         if not position.is_flat:
             assert position.average_price == average
+
+
+class TestPerBarViews:
+    def test_valuation_is_equity_and_gross_exposure_in_one_pass(self) -> None:
+        portfolio = Portfolio(10_000.0)
+        portfolio.apply_fill(fill(BUY, 100, 10.0, symbol="AAA"))
+        portfolio.apply_fill(fill(SELL, 50, 20.0, symbol="BBB"))
+        portfolio.mark_many({"AAA": 11.0, "BBB": 18.0})
+        assert portfolio.valuation() == (10_000.0 - 1_000.0 + 1_000.0 + 1_100.0 - 900.0, 2_000.0)
+
+    def test_open_quantities_and_marks_are_fresh_and_leave_out_flat_positions(self) -> None:
+        portfolio = Portfolio(10_000.0)
+        portfolio.apply_fill(fill(BUY, 100, 10.0, symbol="AAA"))
+        portfolio.apply_fill(fill(BUY, 5, 30.0, symbol="BBB"))
+        portfolio.apply_fill(fill(SELL, 5, 31.0, symbol="BBB"))
+        portfolio.mark("AAA", 12.0)
+        quantities, marks = portfolio.open_quantities(), portfolio.open_marks()
+        assert quantities == {"AAA": 100.0} and marks == {"AAA": 12.0}
+        quantities["AAA"] = 0.0
+        assert portfolio.quantity("AAA") == 100.0  # a copy, not the portfolio's own
+        assert list(portfolio.positions) == ["AAA"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from emp.domain.bars import BarSeries
 from emp.domain.errors import InvalidConfiguration
-from emp.domain.splits import TimeWindow, TrainTestSplit, WalkForward
+from emp.domain.splits import TimeWindow, TrainTestSplit, WalkForward, stitch_equity
 
 DAY = 86_400 * 10**9
 
@@ -126,3 +126,26 @@ class TestSelect:
     def test_an_empty_window_is_refused(self):
         with pytest.raises(InvalidConfiguration, match="start < end"):
             TimeWindow(5, 5, 1)
+
+
+class TestStitchedEquity:
+    def test_each_fold_compounds_from_where_the_previous_ended(self):
+        stitched = stitch_equity([np.array([100.0, 110.0]), np.array([100.0, 90.0, 120.0])], 100.0)
+        # fold 2 starts at 110: 110 × (100, 90, 120) / 100
+        np.testing.assert_allclose(stitched, [100.0, 110.0, 110.0, 99.0, 132.0])
+
+    def test_a_fold_whose_first_bar_moved_keeps_that_move(self):
+        stitched = stitch_equity([np.array([95.0, 100.0]), np.array([102.0])], 100.0)
+        np.testing.assert_allclose(stitched, [95.0, 100.0, 102.0])
+
+    def test_no_folds_stitch_to_an_empty_curve(self):
+        assert stitch_equity([], 100.0).shape == (0,)
+
+    @pytest.mark.parametrize("cash", [0.0, -5.0, float("nan")])
+    def test_the_starting_cash_must_be_positive(self, cash):
+        with pytest.raises(InvalidConfiguration, match="initial cash"):
+            stitch_equity([np.array([1.0])], cash)
+
+    def test_an_empty_fold_is_refused(self):
+        with pytest.raises(InvalidConfiguration, match="at least one bar"):
+            stitch_equity([np.array([1.0]), np.zeros(0)], 1.0)

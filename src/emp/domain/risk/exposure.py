@@ -352,7 +352,7 @@ class ExposureBook:
             visit.update(self._working_symbols or ())
         visit.update(buys)
         visit.update(sells)
-        for symbol in visit:
+        for symbol in sorted(visit):  # a fixed order: float sums must not depend on hashing
             if symbol not in positions and symbol not in buys and symbol not in sells:
                 slot = slots.get(symbol)
                 if slot is not None and slot.present:

@@ -44,7 +44,8 @@ class ScreenResult:
         return int(self.fill_bars.shape[0])
 
 
-def _check(n: int, fast: int, slow: int, mode: str, units: float, cash: float) -> None:
+def check_arguments(n: int, fast: int, slow: int, mode: str, units: float, cash: float) -> None:
+    """Raise InvalidConfiguration unless the arguments make an ``sma_cross`` screen."""
     if isinstance(fast, bool) or isinstance(slow, bool) or not 1 <= fast < slow:
         raise InvalidConfiguration(f"sma_cross needs 1 <= fast < slow, was {fast}, {slow}")
     if mode not in MODES:
@@ -64,7 +65,8 @@ def _long_mask(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
     newest = sums[slow:]
     fast_sma = np.subtract(newest, sums[slow - fast : n + 1 - fast])
     fast_sma /= fast
-    slow_sma = np.subtract(newest, sums[: n + 1 - slow], out=sums[: n + 1 - slow])
+    # not in place into ``sums``: ``newest`` is a view of it, and the tolerance needs it
+    slow_sma = np.subtract(newest, sums[: n + 1 - slow])
     slow_sma /= slow
     fast_sma -= slow_sma
     return np.greater(fast_sma, np.multiply(newest, TIE_TOLERANCE, out=slow_sma))
@@ -116,7 +118,7 @@ def screen_sma_cross(
     open_ = np.asarray(open_, dtype=np.float64)
     close = np.asarray(close, dtype=np.float64)
     n = close.shape[0]
-    _check(n, fast, slow, mode, units, initial_cash)
+    check_arguments(n, fast, slow, mode, units, initial_cash)
     costs = costs or ScreeningCosts()
     decisions, wanted = _decisions(close, fast, slow, mode)
     at_close = costs.fill_model == "close"

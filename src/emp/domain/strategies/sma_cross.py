@@ -40,26 +40,29 @@ MODES: tuple[str, ...] = (LONG_ONLY, REVERSE)
 
 
 class _CumulativeSums:
-    """The last ``slow + 1`` running sums of closes (``S_0 = 0``) in a ring buffer."""
+    """The last ``slow + 1`` running sums of closes (``S_0 = 0``) in a ring buffer.
 
-    __slots__ = ("_count", "_ring", "_size", "_total")
+    ``count`` is how many sums are known (``S_0`` included); ``S_k`` sits at ``ring[k % size]``.
+    """
+
+    __slots__ = ("count", "ring", "size", "total")
 
     def __init__(self, slow: int) -> None:
-        self._size = slow + 1
-        self._ring = [0.0] * self._size
-        self._count = 1  # S_0 = 0 is known
-        self._total = 0.0
+        self.size = slow + 1
+        self.ring = [0.0] * self.size
+        self.count = 1  # S_0 = 0 is known
+        self.total = 0.0
 
     def push(self, close: float) -> None:
-        self._total = self._total + close
-        self._ring[self._count % self._size] = self._total
-        self._count += 1
+        self.total = self.total + close
+        self.ring[self.count % self.size] = self.total
+        self.count += 1
 
     def back(self, lag: int) -> float | None:
         """``S_{t+1-lag}`` where ``S_{t+1}`` is the newest sum; ``None`` if not yet known."""
-        if lag >= self._count:
+        if lag >= self.count:
             return None
-        return self._ring[(self._count - 1 - lag) % self._size]
+        return self.ring[(self.count - 1 - lag) % self.size]
 
 
 def desired_side(fast_sma: float, slow_sma: float, mode: str, tie: float = 0.0) -> int:
@@ -94,44 +97,46 @@ class SmaCross(Strategy):
         self._slow = int(slow)
         self._mode = mode
         self._units = float(units)
+        self._reverse = mode == REVERSE
         self._sums: dict[str, _CumulativeSums] = {}
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Sequence[OrderIntent]:
-        sums = self._sums.get(bar.symbol)
+        symbol = bar.symbol
+        sums = self._sums.get(symbol)
         if sums is None:
-            sums = self._sums[bar.symbol] = _CumulativeSums(self._slow)
-        sums.push(bar.close)
-        oldest = sums.back(self._slow)
-        if oldest is None:
+            sums = self._sums[symbol] = _CumulativeSums(self._slow)
+        # push the close (inlined: this runs once per bar)
+        newest = sums.total = sums.total + bar.close
+        count = sums.count
+        ring, size = sums.ring, sums.size
+        ring[count % size] = newest
+        sums.count = count = count + 1
+        slow, fast = self._slow, self._fast
+        if slow >= count:
             return ()
-        newest = sums.back(0)
-        fast_base = sums.back(self._fast)
-        assert newest is not None and fast_base is not None
-        side = desired_side(
-            (newest - fast_base) / self._fast,
-            (newest - oldest) / self._slow,
-            self._mode,
-            TIE_TOLERANCE * newest,
-        )
-        current = ctx.position(bar.symbol)
+        fast_sma = (newest - ring[(count - 1 - fast) % size]) / fast
+        slow_sma = (newest - ring[(count - 1 - slow) % size]) / slow
+        if fast_sma - slow_sma > TIE_TOLERANCE * newest:
+            side = 1
+        else:
+            side = -1 if self._reverse else 0
+        current = ctx.position(symbol)
         current_side = (current > 0) - (current < 0)
         if side == current_side:
             return ()
         if side == 0:
             target = 0.0
         else:
-            size = self._units
-            if size <= 0:
+            units = self._units
+            if units <= 0:
                 budget = ctx.equity / max(1, len(ctx.symbols))
-                size = ctx.instrument(bar.symbol).round_down_quantity(budget / bar.close)
-            target = side * size
+                units = ctx.instrument(symbol).round_down_quantity(budget / bar.close)
+            target = side * units
         delta = target - current
         if delta == 0:
             return ()
         order_side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return (
-            OrderIntent(symbol=bar.symbol, side=order_side, quantity=abs(delta), tag=self.name),
-        )
+        return (OrderIntent(symbol=symbol, side=order_side, quantity=abs(delta), tag=self.name),)
 
 
 def _build(params: Mapping[str, Any]) -> Strategy:

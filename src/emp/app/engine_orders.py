@@ -1,0 +1,266 @@
+"""The event engine's order path: intents to orders, orders to the venue, venue events back.
+
+:class:`OrderPath` is the half of :class:`~emp.app.engine.BarEventEngine` that handles
+orders; the engine's per-bar loop (:mod:`emp.app.engine`) calls it. An intent is checked
+against its instrument (:class:`~emp.domain.errors.InvalidOrder` on a malformed one), the
+account's buying power (:mod:`emp.app.engine_account`; a refusal is a REJECTED order) and
+the risk manager (a refusal becomes a REJECTED order with the reasons; a resize is sent
+resized), then sent. Venue events update orders, the portfolio, the trade log and the
+strategy (its own fills).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emp.app.engine_account import AccountKeeper
+from emp.domain.bars import Bar
+from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
+from emp.domain.errors import InvalidOrder, StrategyError
+from emp.domain.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from emp.domain.fills import Fill
+from emp.domain.instruments import InstrumentRegistry
+from emp.domain.orders import Order, OrderStatus
+from emp.domain.portfolio import Portfolio
+from emp.domain.risk import RiskCheckInput, RiskManager
+from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
+from emp.domain.trades import TradeLog
+from emp.ports.metrics_sink import MetricsSinkPort
+from emp.ports.settable_clock import SettableClockPort
+from emp.ports.simulated_venue import SimulatedVenuePort
+
+
+class OrderPath:
+    """Order routing and venue-event bookkeeping, over the engine's state."""
+
+    _instruments: InstrumentRegistry
+    _strategy: Strategy
+    _risk: RiskManager
+    _venue: SimulatedVenuePort
+    _clock: SettableClockPort
+    _metrics: MetricsSinkPort | None
+    _portfolio: Portfolio
+    _ctx: StrategyContext
+    _keeper: AccountKeeper
+    _orders: dict[str, Order]
+    _working: dict[str, Order]
+    _fills: list[Fill]
+    _trades: TradeLog
+    _filled_since_risk: dict[str, None]
+    _sequence: int
+    _risk_rejections: int
+    _risk_resizes: int
+    _venue_rejections: int
+    _account_rejections: int
+
+    def _call_strategy(self, hook: str, call: Callable[[], object], bar: Bar | None = None):
+        try:
+            return call()
+        except Exception as error:
+            raise self._strategy_error(hook, error, bar) from error
+
+    def _strategy_error(self, hook: str, error: Exception, bar: Bar | None) -> StrategyError:
+        where = f" on {bar.symbol} bar at ts_ns={bar.ts_ns}" if bar is not None else ""
+        return StrategyError(
+            f"strategy {self._strategy.name!r} raised {type(error).__name__} in "
+            f"{hook}{where}: {error}"
+        )
+
+    def _route(self, intent: OrderIntent, bar: Bar) -> None:
+        if not isinstance(intent, OrderIntent):
+            raise InvalidOrder(
+                f"strategy {self._strategy.name!r} returned {type(intent).__name__}, "
+                "expected OrderIntent"
+            )
+        instrument = self._instruments[intent.symbol]
+        instrument.check_order(intent.quantity, intent.limit_price)
+        reference = self._portfolio.mark_price(intent.symbol) or bar.close
+        open_buy, open_sell = self._open_quantities(intent.symbol)
+        refusal = self._keeper.refusal(
+            intent.symbol, intent.side.sign * intent.quantity, reference, open_buy, open_sell
+        )
+        if refusal is not None:
+            self._record_refused(intent, bar, refusal)
+            return
+        decision = self._risk.check(
+            self._risk_input(intent, reference, bar.ts_ns, open_buy, open_sell)
+        )
+        quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
+        self._sequence += 1
+        order = Order(
+            client_order_id=f"{self._strategy.name}-{self._sequence}",
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            time_in_force=intent.time_in_force,
+            strategy=self._strategy.name,
+            created_ns=bar.ts_ns,
+        )
+        self._orders[order.client_order_id] = order
+        if not decision.approved:
+            order.reject(f"risk: {decision.reason}")
+            self._risk_rejections += 1
+            self._count("emp_orders_rejected_total", source="risk")
+            return
+        if decision.quantity is not None:
+            self._risk_resizes += 1
+        self._send(order)
+
+    def _send(self, order: Order) -> None:
+        self._working[order.client_order_id] = order
+        self._venue.submit_order(
+            SubmitOrder(
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=order.quantity,
+                order_type=order.order_type,
+                limit_price=order.limit_price,
+                time_in_force=order.time_in_force,
+                strategy=order.strategy,
+                ts_ns=self._clock.now_ns(),
+            )
+        )
+        self._count("emp_orders_submitted_total")
+
+    def _execute(self, commands: tuple[VenueCommand, ...], ts: int) -> None:
+        for command in commands:
+            if isinstance(command, CancelOrder):
+                target = self._working.get(command.orig_client_order_id)
+                if target is None:
+                    continue
+                if target.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+                    target.request_cancel()
+                self._venue.cancel_order(command)
+            elif isinstance(command, SubmitOrder):
+                order = Order(
+                    client_order_id=command.client_order_id,
+                    symbol=command.symbol,
+                    side=command.side,
+                    quantity=command.quantity,
+                    order_type=command.order_type,
+                    limit_price=command.limit_price,
+                    time_in_force=command.time_in_force,
+                    strategy=command.strategy,
+                    created_ns=ts,
+                )
+                self._orders[order.client_order_id] = order
+                self._send(order)
+            else:  # pragma: no cover - the risk layer issues cancels and new orders only
+                raise InvalidOrder(f"unexpected risk command {type(command).__name__}")
+
+    def _open_quantities(self, symbol: str) -> tuple[float, float]:
+        """Leaves of the working buys and sells in ``symbol``."""
+        open_buy = open_sell = 0.0
+        for order in self._working.values():
+            if order.symbol == symbol:
+                if order.side.sign > 0:
+                    open_buy += order.leaves_quantity
+                else:
+                    open_sell += order.leaves_quantity
+        return open_buy, open_sell
+
+    def _record_refused(self, intent: OrderIntent, bar: Bar, reason: str) -> None:
+        """An order the account refused: recorded REJECTED, never sent, never risk-checked."""
+        self._sequence += 1
+        order = Order(
+            client_order_id=f"{self._strategy.name}-{self._sequence}",
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=intent.quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            time_in_force=intent.time_in_force,
+            strategy=self._strategy.name,
+            created_ns=bar.ts_ns,
+        )
+        self._orders[order.client_order_id] = order
+        order.reject(reason)
+        self._account_rejections += 1
+        self._count("emp_orders_rejected_total", source="account")
+
+    def _risk_input(
+        self,
+        intent: OrderIntent,
+        reference_price: float,
+        ts: int,
+        open_buy: float,
+        open_sell: float,
+    ) -> RiskCheckInput:
+        return RiskCheckInput(
+            intent=intent,
+            position=self._portfolio.quantity(intent.symbol),
+            open_buy_quantity=open_buy,
+            open_sell_quantity=open_sell,
+            reference_price=reference_price,
+            equity=self._portfolio.equity,
+            strategy=self._strategy.name,
+            ts_ns=ts,
+            open_order_count=len(self._working),
+            lot_size=self._instruments[intent.symbol].lot_size,
+            average_price=self._portfolio.position(intent.symbol).average_price,
+            context=self._risk.context,
+        )
+
+    def _process_events(self) -> None:
+        for event in self._venue.drain_events():
+            self._apply(event)
+
+    def _apply(self, event: OrderEvent) -> None:
+        if isinstance(event, OrderCancelRejected):
+            target = self._orders.get(event.orig_client_order_id)
+            if target is not None and target.status in (
+                OrderStatus.PENDING_CANCEL,
+                OrderStatus.PENDING_REPLACE,
+            ):
+                target.reject_request()
+            return
+        order = self._orders.get(event.client_order_id)
+        if isinstance(event, OrderReplaced):
+            original = self._orders[event.orig_client_order_id]
+            successor = original.replace_with(
+                event.client_order_id, event.quantity, event.limit_price, event.ts_ns
+            )
+            self._orders[successor.client_order_id] = successor
+            self._working.pop(original.client_order_id, None)
+            self._working[successor.client_order_id] = successor
+            return
+        if order is None:
+            raise InvalidOrder(f"venue reported on unknown order {event.client_order_id!r}")
+        if isinstance(event, OrderAccepted):
+            order.accept(event.venue_order_id)
+        elif isinstance(event, OrderRejected):
+            order.reject(event.reason)
+            self._venue_rejections += 1
+            self._count("emp_orders_rejected_total", source="venue")
+        elif isinstance(event, OrderFilled):
+            fill = event.fill
+            order.fill(fill.quantity, fill.price)
+            realized = self._portfolio.apply_fill(fill)
+            self._trades.record(fill, realized, self._portfolio.quantity(fill.symbol))
+            self._fills.append(fill)
+            self._filled_since_risk[fill.symbol] = None
+            self._count("emp_fills_total")
+            if order.strategy == self._strategy.name:
+                self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
+        elif isinstance(event, OrderCanceled):
+            order.cancel()
+        elif isinstance(event, OrderExpired):
+            order.expire()
+        if not order.is_open:
+            self._working.pop(order.client_order_id, None)
+
+    def _count(self, name: str, **labels: str) -> None:
+        if self._metrics is not None:
+            self._metrics.increment(name, **labels)
