@@ -154,6 +154,38 @@ class TestLiveMarketData:
                 k: live["books"][symbol][k] for k in keys
             }
 
+    def test_the_live_bbos_are_published_to_redis_when_configured(
+        self, md_venue: tuple[int, Path], tmp_path: Path
+    ) -> None:
+        from emp.adapters.redis_state import RedisStateStore
+        from tests.integration.stores.services import redis_server
+
+        port, _ = md_venue
+        with redis_server() as server:
+            env = _env({**CREDENTIALS, "EMP_REDIS_URL": server.url, "EMP_STATE_NAMESPACE": "md"})
+            done = _emp(
+                "md", "subscribe", "ABC", "XYZ", "--port", str(port), "--duration", "2",
+                "--json", cwd=tmp_path, env=env,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            live = json.loads(done.stdout.strip().splitlines()[-1])
+            state = RedisStateStore(server.url, namespace="md")
+            try:
+                bbos = {symbol: state.get_bbo(symbol) for symbol in ("ABC", "XYZ")}
+                beat = state.last_heartbeat("emp-md-subscribe.EMPMD")
+            finally:
+                state.close()
+        assert live["hot_state"]["failed_writes"] == 0 and beat is not None
+        for symbol, bbo in bbos.items():
+            assert bbo is not None
+            book = live["books"][symbol]
+            assert (bbo.bid, bbo.bid_size, bbo.ask, bbo.ask_size) == (
+                book["bid"],
+                book["bid_size"],
+                book["ask"],
+                book["ask_size"],
+            )
+
     def test_subscribe_prints_the_books_as_they_change_and_stops_on_ctrl_c_with_a_summary(
         self, md_venue: tuple[int, Path], tmp_path: Path
     ) -> None:

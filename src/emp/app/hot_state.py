@@ -95,6 +95,13 @@ class HotStatePublisher:
             if self._write(lambda: self._state.put_positions(snapshot)):
                 self._last_positions = current
                 self._positions_ns = now
+        self._beat_if_due(now)
+
+    def alive(self) -> None:
+        """A heartbeat if one is due (sessions without positions, e.g. a subscriber)."""
+        self._beat_if_due(self._clock.now_ns())
+
+    def _beat_if_due(self, now: int) -> None:
         if self._beat_ns is None or now - self._beat_ns >= self._refresh_ns:
             beat = Heartbeat(component=self._component, ts_ns=now)
             if self._write(lambda: self._state.beat(beat)):

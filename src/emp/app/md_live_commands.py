@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -20,8 +21,12 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from emp.adapters.clocks import SystemClock
+from emp.app.containers import build_container
 from emp.app.data_cli import console as _console
 from emp.app.errors import ConfigError
+from emp.app.hot_state import HotStatePublisher
+from emp.app.settings import load_settings
 from emp.domain.books import BookSynchronizer
 from emp.domain.errors import EmpError
 from emp.domain.instruments import Instrument
@@ -256,7 +261,6 @@ def subscribe(
     Logs on with EMP_FIX_USERNAME / EMP_FIX_PASSWORD (if set) as --comp-id to
     EMP_FIX_TARGET_COMP_ID; reconnects with backoff and resyncs if the session drops.
     """
-    from emp.adapters.clocks import SystemClock
     from emp.app.venue_commands import load_fix_settings, quickfix_adapter
 
     fq = quickfix_adapter()
@@ -300,9 +304,13 @@ def subscribe(
     )
     console = _console()
     shown: dict[str, str] = {}
+    hot = _quote_publisher(comp_id)
+    quoted: dict[str, tuple[float, ...]] = {}
 
     def tick() -> None:
         md.wait_events(0.1)
+        if hot is not None:
+            _publish_quotes(hot, md.books, names, quoted)
         if md.rejects:
             reject = md.rejects[0]
             raise EmpError(f"the venue refused the subscription: {reject.text or 'no reason'}")
@@ -322,6 +330,8 @@ def subscribe(
 
     stop = threading.Event()
     try:
+        if hot is not None:
+            hot.start()  # an unreachable Redis is an error here, not a silent cache miss
         if recording is not None:
             recording.open()
         md.start()
@@ -335,7 +345,11 @@ def subscribe(
         md.stop()
         if recording is not None:
             recording.close()
+        if hot is not None:
+            hot.close()
     summary = _live_summary(md, names, recording)
+    if hot is not None:
+        summary["hot_state"] = dataclasses.asdict(hot.summary())
     if as_json:
         print(json.dumps(summary))
         return
@@ -349,3 +363,36 @@ def subscribe(
 
 def _finite_or_none(x: float) -> float | None:
     return None if math.isnan(x) else x
+
+
+def _quote_publisher(comp_id: str) -> HotStatePublisher | None:
+    """Publishes the live BBOs to Redis when EMP_REDIS_URL is set (docs/data.md)."""
+    settings = load_settings()
+    if settings.redis_url is None:
+        return None
+    state = build_container(settings).state_store()
+    return HotStatePublisher(
+        state,
+        SystemClock(),
+        account=comp_id,
+        component=f"emp-md-subscribe.{comp_id}",
+        refresh_ns=int(settings.state_refresh_s * 1e9),
+        describe=state.describe(),
+    )
+
+
+def _publish_quotes(
+    hot: HotStatePublisher,
+    sync: BookSynchronizer,
+    names: list[str],
+    quoted: dict[str, tuple[float, ...]],
+) -> None:
+    """Each live book's BBO when it changed (both sides present), and a heartbeat when due."""
+    for name in names:
+        if name not in sync.symbols or sync.is_stale(name):
+            continue
+        bbo = tuple(float(x) for x in sync.book(name).bbo())
+        if quoted.get(name) != bbo and all(math.isfinite(x) for x in bbo):
+            quoted[name] = bbo
+            hot.on_quote(name, *bbo)
+    hot.alive()
