@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +19,7 @@ from emp.app.data_commands import ingest_app
 from emp.app.errors import ConfigError
 from emp.app.snapshot_commands import SnapshotMismatch, snapshot_app
 from emp.domain.bars import BarSeries, bars_data_hash
+from tests.integration.demo_runs import demo_report
 from tests.integration.ingest_frames import bad_frame, good_frame
 
 runner = CliRunner()
@@ -103,35 +101,9 @@ class TestSnapshots:
             run(snapshot_app, "restore", str(snap), "--db", str(db))
 
 
-def _demo_from_store(db: Path, reports: Path, *, clock_ns: int) -> Path:
-    """`emp demo --from-store` on ``db`` with the run clock pinned; the report.json path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-    env["EMP_CLOCK_NS"] = str(clock_ns)
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "emp"),
-            "demo",
-            "--from-store",
-            "--symbols",
-            "BBB",
-            "--db",
-            str(db),
-            "--reports-dir",
-            str(reports),
-            "--no-progress",
-            "--param",
-            "fast=2",
-            "--param",
-            "slow=4",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    [report] = reports.glob("*/report.json")
-    return report
+def _demo_from_store(db: Path, reports: Path) -> Path:
+    args = ("--from-store", "--symbols", "BBB", "--db", str(db), "--param", "slow=4")
+    return demo_report(*args, reports=reports)
 
 
 class TestBacktestFromSnapshot:
@@ -142,15 +114,13 @@ class TestBacktestFromSnapshot:
         run(snapshot_app, "create", str(snap), "--db", str(db), "--symbol", "BBB")
         restored = tmp_path / "restored.duckdb"
         run(snapshot_app, "restore", str(snap), "--db", str(restored))
-        clock_ns = 1_700_000_000_000_000_000
-        original = _demo_from_store(db, tmp_path / "original", clock_ns=clock_ns)
-        replayed = _demo_from_store(restored, tmp_path / "restored", clock_ns=clock_ns)
+        original = _demo_from_store(db, tmp_path / "original")
+        replayed = _demo_from_store(restored, tmp_path / "restored")
         assert json.loads(original.read_text())["summary"]["fills"] > 0
         assert original.read_bytes() == replayed.read_bytes()
 
     def test_one_changed_bar_changes_the_report(self, db: Path, tmp_path: Path) -> None:
-        clock_ns = 1_700_000_000_000_000_000
-        original = _demo_from_store(db, tmp_path / "original", clock_ns=clock_ns)
+        original = _demo_from_store(db, tmp_path / "original")
         with DuckDBDatabase(db) as database:
             store = DuckDBBarStore(database)
             bars = store.read_bars(["BBB"])["BBB"]
@@ -160,5 +130,5 @@ class TestBacktestFromSnapshot:
                 "BBB", bars.ts_ns, bars.open, bars.high, bars.low, close, bars.volume
             )
             store.write_bars({"BBB": changed}, source="test: one close moved")
-        rerun = _demo_from_store(db, tmp_path / "rerun", clock_ns=clock_ns)
+        rerun = _demo_from_store(db, tmp_path / "rerun")
         assert original.read_bytes() != rerun.read_bytes()

@@ -37,6 +37,7 @@ from emp.app.snapshot_commands import SnapshotMismatch, snapshot_app
 from emp.domain.bars import BAR_COLUMNS, bars_data_hash
 from emp.ports.feature_store import FeatureSeries
 from emp.ports.store_errors import StoreError, StoreUnavailable
+from tests.integration.demo_runs import demo_report
 from tests.integration.stores.builders import (
     DAY_NS,
     T0,
@@ -492,31 +493,10 @@ class TestInstalledCommand:
                     **{column: getattr(bars, column) for column in BAR_COLUMNS},
                 }
             ).to_parquet(exported)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-            env["EMP_CLOCK_NS"] = "1767225600000000000"  # pins the run id and report time
-            result = subprocess.run(
-                [
-                    str(Path(sys.executable).parent / "emp"),
-                    "demo",
-                    "--data",
-                    str(exported),
-                    "--db",
-                    str(tmp_path / f"{label}-run.duckdb"),
-                    "--reports-dir",
-                    str(tmp_path / f"{label}-reports"),
-                    "--no-progress",
-                    "--param",
-                    "fast=2",
-                    "--param",
-                    "slow=4",
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-            assert result.returncode == 0, result.stderr
-            [report] = (tmp_path / f"{label}-reports").glob("*/report.json")
+            report = demo_report(
+                "--data", str(exported), "--db", str(tmp_path / f"{label}-run.duckdb"),
+                "--param", "slow=4", reports=tmp_path / f"{label}-reports",
+            )  # fmt: skip
             reports.append(report.read_bytes())
         assert json.loads(reports[0])["summary"]["orders"] > 0
         assert reports[0] == reports[1]
@@ -524,20 +504,9 @@ class TestInstalledCommand:
 
 def demo_from_store(dsn: str, schema: str, reports: Path) -> Path:
     """`emp demo --from-store` on a Postgres schema with the run clock pinned."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-    env |= {
-        "EMP_STORE": "postgres",
-        "EMP_PG_DSN": dsn,
-        "EMP_PG_SCHEMA": schema,
-        "EMP_CLOCK_NS": "1700000000000000000",
-    }
-    command = [str(Path(sys.executable).parent / "emp"), "demo", "--from-store"]
-    command += ["--symbols", "AAA", "--reports-dir", str(reports), "--no-progress"]
-    command += ["--param", "fast=2", "--param", "slow=5"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
-    [report] = reports.glob("*/report.json")
-    return report
+    env = {"EMP_STORE": "postgres", "EMP_PG_DSN": dsn, "EMP_PG_SCHEMA": schema}
+    args = ("--from-store", "--symbols", "AAA", "--param", "slow=5")
+    return demo_report(*args, reports=reports, env=env)
 
 
 class TestBacktestFromSnapshot:
