@@ -16,7 +16,7 @@ $(INSTALLED): $(BIN)/python pyproject.toml plugins/emp-sma-cross/pyproject.toml
 	touch $@
 
 $(DEV_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ml,pg,redis,yahoo,fix]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml,pg,redis,yahoo,openbb,fix]'
 	touch $@
 
 install: $(INSTALLED)

@@ -1,14 +1,18 @@
-"""The OpenBB adapter against a fake ``openbb`` module with the documented answer shape.
+"""The OpenBB adapter's paths that the real platform with its yfinance provider cannot take.
 
-openbb itself is never installed in tests (it resolves to ~226 wheels): a fake module
-whose ``obb`` answers ``OBBject``-like objects (``.results``, a list of data models) is
-injected into ``sys.modules``; the rows come from the recorded Yahoo fixtures.
+tests/integration/test_openbb_real_library.py runs the adapter against the real
+``openbb`` (core + equity + yfinance) over recorded Yahoo answers: daily bars adjusted and
+raw, FX, an index, unknown symbols, empty answers, retries, the CLI. What stays here needs
+no openbb at all: the lazy import and the message without the extra, and answers only
+other providers or the full platform give, played by a fake ``obb`` with the documented
+``OBBject`` shape (``.results``, a list of data models): time-zone-aware intraday times,
+naive ones from a provider that means UTC, FRED macro series, the platform's own routers,
+and network errors raised as ``OSError`` (aiohttp-based providers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import sys
 import types
@@ -21,6 +25,14 @@ import pytest
 from typer.testing import CliRunner
 
 from emp.adapters.openbb import OpenBBBarSource
+from emp.adapters.openbb.provider_log import (
+    FAILED,
+    NO_PRICES,
+    NO_ROWS_IN_RANGE,
+    UNKNOWN_SYMBOL,
+    UNREACHABLE,
+    read_empty_answer,
+)
 from emp.app.data_commands import ingest_app
 from emp.ports.bar_source import BarSourceError
 from emp.ports.raw_bar_source import RawBarSourcePort
@@ -29,8 +41,8 @@ from tests.unit.adapters import yahoo_fake
 D = dt.date
 
 
-class EmptyDataError(Exception):
-    """Named like OpenBB's exception for an answer without rows."""
+class OpenBBError(Exception):
+    """Named like OpenBB's wrapper of provider errors."""
 
 
 class Model:
@@ -41,27 +53,23 @@ class Model:
         self.model_extra = extra or {}
 
 
-def equity_results(symbol: str, start: str, end: str, intraday: bool = False) -> list[Model]:
-    frame = yahoo_fake.recorded(symbol, "5m" if intraday else "1d")
+def spy_5m(start: str, end: str, *, naive: bool = False) -> list[Model]:
+    frame = yahoo_fake.recorded("SPY", "5m")
     assert frame is not None
     days = frame.index.tz_localize(None).normalize()
     frame = frame[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))]
+    stamps = frame.index.tz_convert("UTC").tz_localize(None) if naive else frame.index
     return [
-        Model(
-            date=stamp.to_pydatetime() if intraday else stamp.date(),
-            open=row["Open"],
-            high=row["High"],
-            low=row["Low"],
-            close=row["Close"],
-            volume=row["Volume"],
-            extra={"split_ratio": row["Stock Splits"], "dividend": row["Dividends"]},
-        )
-        for stamp, row in frame.iterrows()
-    ]
+        Model(date=stamp.to_pydatetime(), open=row["Open"], high=row["High"], low=row["Low"],
+              close=row["Close"], volume=row["Volume"])
+        for stamp, (_, row) in zip(stamps, frame.iterrows(), strict=True)
+    ]  # fmt: skip
 
 
 class FakeObb:
-    def __init__(self) -> None:
+    """``obb.equity.price.historical`` and ``obb.economy.fred_series`` on recordings."""
+
+    def __init__(self, *, naive: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: list[BaseException] = []
 
@@ -75,33 +83,26 @@ class FakeObb:
             return call
 
         def prices(**kw: Any) -> list[Model]:
-            return equity_results(
-                kw["symbol"], kw["start_date"], kw["end_date"], kw["interval"] == "5m"
-            )
+            return spy_5m(kw["start_date"], kw["end_date"], naive=naive)
 
         def fred(**kw: Any) -> list[dict[str, Any]]:
             dates = pd.bdate_range(kw["start_date"], kw["end_date"])
             return [{"date": d.date(), kw["symbol"]: 4.0 + i / 100} for i, d in enumerate(dates)]
 
-        price = types.SimpleNamespace(historical=endpoint("equity", prices))
-        self.equity = types.SimpleNamespace(price=price)
+        self.equity = types.SimpleNamespace(
+            price=types.SimpleNamespace(historical=endpoint("equity", prices))
+        )
         self.economy = types.SimpleNamespace(fred_series=endpoint("fred", fred))
 
 
-@pytest.fixture
-def obb(monkeypatch: pytest.MonkeyPatch) -> FakeObb:
-    fake = FakeObb()
-    module = types.ModuleType("openbb")
-    module.obb = fake  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "openbb", module)
-    return fake
-
-
 class TestImport:
-    def test_importing_the_adapter_does_not_import_openbb(self) -> None:
-        code = "import sys, emp.adapters.openbb; print('openbb' in sys.modules)"
+    def test_importing_the_adapter_or_the_cli_does_not_import_openbb(self) -> None:
+        code = (
+            "import sys, emp.adapters.openbb, emp.app.data_commands; "
+            "print('openbb' in sys.modules, 'openbb_core' in sys.modules)"
+        )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        assert result.stdout.strip() == "False", result.stderr
+        assert result.stdout.strip() == "False False", result.stderr
 
     def test_without_openbb_installed_the_error_says_what_to_install(
         self, monkeypatch: pytest.MonkeyPatch
@@ -110,88 +111,124 @@ class TestImport:
         with pytest.raises(BarSourceError, match=r"emp-framework\[openbb\]"):
             OpenBBBarSource().fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
 
+    def test_emp_ingest_openbb_without_the_extra_fails_naming_the_extra(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setitem(sys.modules, "openbb", None)
+        monkeypatch.delenv("EMP_DB_PATH", raising=False)
+        result = CliRunner().invoke(
+            ingest_app,
+            ["openbb", "SPY", "--start", "2024-01-02", "--end", "2024-01-05",
+             "--db", str(tmp_path / "emp.duckdb"), "--json", "--no-progress"],
+        )  # fmt: skip
+        assert result.exit_code != 0
+        assert isinstance(result.exception, BarSourceError)
+        assert "pip install 'emp-framework[openbb]'" in str(result.exception)
+
     def test_the_source_implements_the_raw_bar_source_port(self) -> None:
         assert isinstance(OpenBBBarSource(), RawBarSourcePort)
 
 
-class TestPrices:
-    def test_daily_bars_match_the_provider_rows_and_the_call_is_documented(self, obb) -> None:
-        raw = OpenBBBarSource().fetch("SPY", D(2024, 3, 13), D(2024, 3, 16))
-        endpoint, kwargs = obb.calls[0]
-        assert endpoint == "equity"
-        assert kwargs == {
-            "symbol": "SPY",
-            "start_date": "2024-03-13",
-            "end_date": "2024-03-15",  # OpenBB's end is inclusive
-            "provider": "yfinance",
-            "interval": "1d",
-            "adjustment": "splits_and_dividends",
-        }
-        assert raw.days().astype(str).tolist() == ["2024-03-13", "2024-03-14", "2024-03-15"]
-        assert raw.ts_ns[0] == np.datetime64("2024-03-13", "ns").astype(np.int64)
-        assert raw.dividend is not None and raw.dividend.tolist() == [0.0, 0.0, 1.595]
-
-    def test_intraday_datetimes_become_utc_with_their_local_session_date(self, obb) -> None:
-        raw = OpenBBBarSource(interval="5m").fetch("SPY", D(2024, 3, 27), D(2024, 3, 28))
+class TestAnswersOnlyOtherProvidersGive:
+    def test_intraday_datetimes_with_a_zone_become_utc_with_their_local_session_date(
+        self,
+    ) -> None:
+        raw = OpenBBBarSource(interval="5m", obb=FakeObb()).fetch(
+            "SPY", D(2024, 3, 27), D(2024, 3, 28)
+        )
         assert len(raw) == 12
         assert pd.Timestamp(int(raw.ts_ns[0]), tz="UTC").hour == 13  # 09:30 New York
         assert set(raw.days().astype(str)) == {"2024-03-27"}
 
-    def test_a_macro_series_becomes_flat_bars_without_volume(self, obb) -> None:
-        source = OpenBBBarSource(asset="economy", provider="fred")
+    def test_naive_intraday_datetimes_of_a_provider_other_than_yfinance_are_utc(self) -> None:
+        aware = OpenBBBarSource(interval="5m", obb=FakeObb())
+        naive = OpenBBBarSource(interval="5m", provider="polygon", obb=FakeObb(naive=True))
+        window = (D(2024, 3, 27), D(2024, 3, 28))
+        np.testing.assert_array_equal(
+            naive.fetch("SPY", *window).ts_ns, aware.fetch("SPY", *window).ts_ns
+        )
+
+    def test_a_macro_series_becomes_flat_bars_without_volume(self) -> None:
+        obb = FakeObb()
+        source = OpenBBBarSource(asset="economy", provider="fred", obb=obb)
         raw = source.fetch("DGS10", D(2024, 1, 2), D(2024, 1, 5))
-        assert obb.calls[0][0] == "fred"
+        assert obb.calls == [
+            ("fred", {"symbol": "DGS10", "start_date": "2024-01-02", "end_date": "2024-01-04",
+                      "provider": "fred"}),
+        ]  # fmt: skip
         assert raw.close.tolist() == [4.0, 4.01, 4.02]
         np.testing.assert_array_equal(raw.open, raw.close)
         assert raw.volume.tolist() == [0.0, 0.0, 0.0]
         assert source.describe() == "openbb:fred:economy"
 
-    def test_an_empty_answer_is_no_rows(self, obb) -> None:
-        obb.failures.append(EmptyDataError("no data"))
-        assert len(OpenBBBarSource().fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))) == 0
+    def test_the_platforms_router_is_preferred_to_the_providers_own(self) -> None:
+        def answer(name: str):
+            return lambda **kw: types.SimpleNamespace(
+                results=[Model(date=D(2024, 1, 2), open=1.0, high=2.0, low=0.5,
+                               close=float(name == "platform"), volume=None)]
+            )  # fmt: skip
+
+        def router(name: str) -> types.SimpleNamespace:
+            return types.SimpleNamespace(price=types.SimpleNamespace(historical=answer(name)))
+
+        obb = types.SimpleNamespace(
+            index=router("platform"), fmp=types.SimpleNamespace(index=router("provider"))
+        )
+        raw = OpenBBBarSource(asset="index", provider="fmp", obb=obb).fetch(
+            "^GSPC", D(2024, 1, 2), D(2024, 1, 3)
+        )
+        assert raw.close.tolist() == [1.0] and raw.volume.tolist() == [0.0]
 
 
-class TestFaults:
-    def test_a_network_error_is_retried_with_backoff(self, obb) -> None:
-        sleeps: list[float] = []
+class TestNetworkErrorsAsOSError:
+    def test_a_network_error_is_retried_with_backoff(self) -> None:
+        obb, sleeps = FakeObb(), []
         obb.failures.append(ConnectionResetError("reset by peer"))
-        raw = OpenBBBarSource(sleep=sleeps.append).fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
-        assert len(raw) == 3 and sleeps == [1.0] and len(obb.calls) == 2
+        raw = OpenBBBarSource(interval="5m", obb=obb, sleep=sleeps.append).fetch(
+            "SPY", D(2024, 3, 27), D(2024, 3, 28)
+        )
+        assert len(raw) == 12 and sleeps == [1.0] and len(obb.calls) == 2
 
-    def test_a_persistent_network_error_fails_in_words(self, obb) -> None:
-        obb.failures.extend([ConnectionRefusedError("refused")] * 3)
-        with pytest.raises(BarSourceError, match="cannot reach the provider yfinance"):
-            OpenBBBarSource(sleep=lambda _: None).fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
+    def test_a_network_error_wrapped_by_openbb_that_persists_fails_in_words(self) -> None:
+        obb, sleeps = FakeObb(), []
+        for _ in range(3):
+            try:
+                raise ConnectionRefusedError("refused")
+            except OSError as error:
+                wrapped = OpenBBError("[Error] -> Cannot connect to host")
+                wrapped.__cause__ = error
+                obb.failures.append(wrapped)
+        with pytest.raises(BarSourceError, match="cannot reach the provider yfinance: refused"):
+            OpenBBBarSource(obb=obb, sleep=sleeps.append).fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
+        assert sleeps == [1.0, 2.0] and len(obb.calls) == 3
 
-    def test_a_provider_error_is_not_retried_and_names_the_call(self, obb) -> None:
-        obb.failures.append(RuntimeError("Missing credential 'fmp_api_key'"))
-        with pytest.raises(BarSourceError, match="openbb equity SPY.*fmp_api_key"):
-            OpenBBBarSource().fetch("SPY", D(2024, 1, 2), D(2024, 1, 5))
-        assert len(obb.calls) == 1
 
+class TestWhatYfinanceLogged:
+    @pytest.mark.parametrize(
+        ("logged", "case"),
+        [
+            ([], NO_ROWS_IN_RANGE),
+            (["Failed to get ticker 'SPY' reason: Failed to connect: refused",
+              "$SPY: possibly delisted; no timezone found"], UNREACHABLE),
+            (["['SPY']: YFRateLimitError('Too Many Requests. Rate limited.')"], UNREACHABLE),
+            (["['NOPE']: possibly delisted; no timezone found"], UNKNOWN_SYMBOL),
+            (["['SPY']: possibly delisted; no price data found (1d 2024-01-02 -> 2026-11-21)"],
+             NO_PRICES),
+            (["['SPY']: KeyError('chart')"], FAILED),
+        ],
+        ids=["nothing", "network", "rate-limit", "unknown", "no-prices", "other"],
+    )  # fmt: skip
+    def test_an_empty_answer_is_read_from_the_providers_words(self, logged, case) -> None:
+        found, words = read_empty_answer(logged)
+        assert found == case
+        assert all(message in words for message in logged)
+
+
+class TestConfiguration:
     def test_an_unknown_asset_is_refused(self) -> None:
         with pytest.raises(BarSourceError, match="asset expected one of"):
             OpenBBBarSource(asset="bonds")
 
-
-class TestCommand:
-    def test_emp_ingest_openbb_stores_validated_bars(self, obb, tmp_path: Path) -> None:
-        result = CliRunner().invoke(
-            ingest_app,
-            [
-                "openbb",
-                "SPY",
-                "--start",
-                "2024-01-02",
-                "--end",
-                "2024-02-01",
-                "--db",
-                str(tmp_path / "emp.duckdb"),
-                "--json",
-                "--no-progress",
-            ],
-        )
-        assert result.exit_code == 0, result.output + repr(result.exception)
-        report = json.loads(result.stdout.splitlines()[-1])
-        assert (report["good"], report["quarantined"]) == (21, 0)
-        assert report["source"] == "openbb:yfinance:equity:1d:adjusted"
+    def test_an_unknown_time_zone_is_refused(self) -> None:
+        with pytest.raises(BarSourceError, match="timezone expected an IANA zone"):
+            OpenBBBarSource(timezone="Mars/Olympus")
