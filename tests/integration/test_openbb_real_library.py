@@ -270,6 +270,17 @@ class TestIntraday:
         assert raw.days().astype(str).tolist() == [day.isoformat()] * 3
         assert raw.close.tolist() == [441.0, 442.0, 443.0]
 
+    def test_the_command_takes_the_zone_from_its_timezone_option(
+        self, recent, tmp_path, monkeypatch
+    ) -> None:
+        monkeypatch.delenv("EMP_DB_PATH", raising=False)
+        _, day = recent
+        report = ingest(
+            tmp_path, "QQQ", "--interval", "5m", "--timezone", "America/New_York",
+            "--start", day.isoformat(), "--end", (day + dt.timedelta(days=1)).isoformat(),
+        )  # fmt: skip
+        assert (report["good"], report["quarantined"]) == (3, 0)
+
     def test_naive_intraday_times_without_a_zone_are_refused_not_shifted(self, recent) -> None:
         _, day = recent
         with pytest.raises(BarSourceError, match="exchange's time zone.*expected timezone="):
@@ -385,6 +396,11 @@ class TestIngestCommand:
         assert (fx["good"], fx["quarantined"]) == (44, 0)
         bad = ingest(tmp_path, "BAD", "--start", "2024-01-01", "--end", "2024-03-01", "--raw")
         assert bad["quarantined"] > 0 and bad["good"] + bad["quarantined"] == bad["rows_in"]
+
+    def test_an_fx_pair_spelt_without_the_yahoo_suffix_is_judged_as_fx(self, cli_yahoo, tmp_path):
+        fx = ingest(tmp_path, "EURUSD", "--asset", "currency", "--start", "2024-01-01",
+                    "--end", "2024-03-01")  # fmt: skip
+        assert (fx["good"], fx["quarantined"]) == (44, 0)  # no volume, every weekday
 
     def test_an_update_without_start_asks_for_the_new_days_only(self, cli_yahoo, tmp_path):
         ingest(tmp_path, "SPY", "--start", "2024-01-02", "--end", "2024-02-01")

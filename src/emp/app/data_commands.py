@@ -160,6 +160,7 @@ def _ingest_vendor(
     pg_schema: str,
     as_json: bool,
     progress: bool,
+    asset: str | None = None,
 ) -> None:
     first = parse_day(start, "--start")
     with open_stores(db, pg_dsn, pg_schema) as stores:
@@ -179,7 +180,7 @@ def _ingest_vendor(
         report = ingest_raw(
             raw,
             rules=lambda symbol: rules_for(
-                symbol, calendar=calendar, adjusted=adjusted, max_move=max_move
+                symbol, calendar=calendar, adjusted=adjusted, max_move=max_move, asset=asset
             ),
             source=source.describe(),
             bars=stores.bars,
@@ -264,8 +265,17 @@ def ingest_openbb(
     interval: Annotated[str, typer.Option(help="The provider's interval.")] = "1d",
     adjusted: AdjustedOption = True,
     retries: Annotated[int, typer.Option(min=0, help="Retries of a failed request.")] = 2,
-    calendar: Annotated[str, typer.Option(help="auto (by symbol), NYSE, FX24x5 or none.")] = "auto",
+    calendar: Annotated[
+        str, typer.Option(help="auto (by --asset, then symbol), NYSE, FX24x5 or none.")
+    ] = "auto",
     max_move: MaxMoveOption = 0.5,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA zone of naive intraday times (yfinance gives the exchange's, e.g. "
+            "America/New_York); without it such bars are refused, never shifted."
+        ),
+    ] = None,
     db: DbOption = None,
     pg_dsn: PgOption = None,
     pg_schema: PgSchemaOption = "emp",
@@ -274,7 +284,12 @@ def ingest_openbb(
 ) -> None:
     """Ingest bars or macro series through the OpenBB Platform (the openbb extra)."""
     source = openbb_source(
-        asset=asset, provider=provider, interval=interval, adjusted=adjusted, retries=retries
+        asset=asset,
+        provider=provider,
+        interval=interval,
+        adjusted=adjusted,
+        retries=retries,
+        timezone=timezone,
     )
     if asset == "economy" and calendar == "auto":
         calendar = "none"  # macro series are not session data
@@ -291,6 +306,7 @@ def ingest_openbb(
         pg_schema,
         json_output,
         progress,
+        asset=asset,
     )
 
 

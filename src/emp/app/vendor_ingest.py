@@ -33,14 +33,22 @@ def parse_day(text: str | None, option: str) -> dt.date | None:
         raise ConfigError(f"{option} expected a date like 2024-01-31, was {text!r}") from None
 
 
-def rules_for(symbol: str, *, calendar: str, adjusted: bool, max_move: float) -> ValidationRules:
-    """Validation rules for a vendor symbol: by its Yahoo family unless ``calendar`` is set.
+#: An explicit asset class (``emp ingest openbb --asset``) names the family outright.
+_ASSET_KINDS = {"currency": YahooKind.FX, "index": YahooKind.INDEX, "crypto": YahooKind.CRYPTO}
 
-    Equities trade volume on NYSE sessions; indices and yields (``^TNX``) follow NYSE
-    sessions without volume; FX trades every weekday without volume; futures and crypto
-    trade on days no simple calendar describes, so only the value rules apply.
+
+def rules_for(
+    symbol: str, *, calendar: str, adjusted: bool, max_move: float, asset: str | None = None
+) -> ValidationRules:
+    """Validation rules for a vendor symbol: by its family unless ``calendar`` is set.
+
+    The family is ``asset``'s when it names one (``currency``, ``index``, ``crypto``: an
+    OpenBB ``EURUSD`` is FX without Yahoo's ``=X``), else the Yahoo spelling's. Equities
+    trade volume on NYSE sessions; indices and yields (``^TNX``) follow NYSE sessions
+    without volume; FX trades every weekday without volume; futures and crypto trade on
+    days no simple calendar describes, so only the value rules apply.
     """
-    kind = yahoo_kind(symbol)
+    kind = _ASSET_KINDS.get(asset or "") or yahoo_kind(symbol)
     volume = kind in (YahooKind.EQUITY,)
     if calendar.strip().lower() == "none":
         chosen = None
@@ -121,10 +129,21 @@ def yahoo_source(
 
 
 def openbb_source(
-    *, asset: str, provider: str, interval: str, adjusted: bool, retries: int
+    *,
+    asset: str,
+    provider: str,
+    interval: str,
+    adjusted: bool,
+    retries: int,
+    timezone: str | None = None,
 ) -> RawBarSourcePort:
     from emp.adapters.openbb import OpenBBBarSource
 
     return OpenBBBarSource(
-        asset=asset, provider=provider, interval=interval, adjusted=adjusted, retries=retries
+        asset=asset,
+        provider=provider,
+        interval=interval,
+        adjusted=adjusted,
+        retries=retries,
+        timezone=timezone,
     )
