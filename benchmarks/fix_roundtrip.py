@@ -20,6 +20,7 @@ runs in a child process, as `emp venue serve` does, so each side has its own int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -28,12 +29,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import quickfix as fix
+
 from emp.adapters.clocks import SystemClock
 from emp.adapters.fix_quickfix import (
+    DuckDBAuditJournal,
     FixCredentials,
     FixSessionConfig,
     FixVenueServer,
@@ -170,7 +175,8 @@ def _drain_until(client, condition, on_events=None, timeout_s: float = 60.0) -> 
 CREDENTIALS = ("bench", "bench-password")
 
 
-def venue_server(root: Path, port: int) -> FixVenueServer:
+def venue_server(root: Path, port: int, journal: bool = True) -> FixVenueServer:
+    """The venue as `emp venue serve` runs it: FileStore, message log, audit journal."""
     return FixVenueServer(
         VenueServerConfig(
             port=port,
@@ -181,12 +187,13 @@ def venue_server(root: Path, port: int) -> FixVenueServer:
         instruments=INSTRUMENTS,
         clock=SystemClock(),
         initial_market=_books(),
+        journal=DuckDBAuditJournal(root / "venue-audit.duckdb") if journal else None,
     )
 
 
-def serve_until_stdin_closes(root: Path, port: int) -> None:
+def serve_until_stdin_closes(root: Path, port: int, journal: bool) -> None:
     """The child process: serve the venue until the parent closes our stdin."""
-    server = venue_server(root, port)
+    server = venue_server(root, port, journal)
     try:
         server.start()
         print("ready", flush=True)
@@ -195,7 +202,7 @@ def serve_until_stdin_closes(root: Path, port: int) -> None:
         server.stop()
 
 
-def client_for(root: Path, port: int) -> QuickfixVenue:
+def client_for(root: Path, port: int, journal: bool = True) -> QuickfixVenue:
     return QuickfixVenue(
         FixSessionConfig(
             host="127.0.0.1",
@@ -207,38 +214,67 @@ def client_for(root: Path, port: int) -> QuickfixVenue:
         ),
         clock=SystemClock(),
         credentials=FixCredentials(username=CREDENTIALS[0], password=Secret(CREDENTIALS[1])),
+        journal=DuckDBAuditJournal(root / "client-audit.duckdb") if journal else None,
     )
 
 
-def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, float]:
-    port = _port()
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) a process has used (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _child(mode: str, root: Path, port: int, *extra: str) -> subprocess.Popen:
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve-venue", str(port), "--root", str(root / "child")],
+        [sys.executable, __file__, mode, str(port), "--root", str(root), *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    client = client_for(root / "parent", port)
+    if child.stdout is None or child.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"the {mode} child process did not start")
+    return child
+
+
+def _close(child: subprocess.Popen) -> None:
+    if child.stdin is not None:
+        child.stdin.close()
+    child.wait(timeout=30)
+
+
+def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, float]:
+    port = _port()
+    extra = ("--no-journal",) if args.no_journal else ()
+    child = _child("--serve-venue", root / "child", port, *extra)
+    client = client_for(root / "parent", port, journal=not args.no_journal)
     try:
-        if child.stdout is None or child.stdout.readline().strip() != "ready":
-            raise RuntimeError("the venue process did not start")
         client.start()
         client.wait_logged_on(10)
         round_trips(client, 200)  # warm up
         rtts = round_trips(client, args.rtt)
-        rate = statistics.median(throughput(client, args.orders) for _ in range(3))
+        rates, venue_cpu, client_cpu = [], [], []
+        for _ in range(3):
+            venue0, client0 = _cpu_s(child.pid), time.process_time()
+            rates.append(throughput(client, args.orders))
+            venue1 = _cpu_s(child.pid)
+            client_cpu.append((time.process_time() - client0) / args.orders * 1e6)
+            if venue0 is not None and venue1 is not None:
+                venue_cpu.append((venue1 - venue0) / args.orders * 1e6)
         flattens = [flatten_once(client, t) for t in range(args.flattens)]
     finally:
         try:
             client.stop()
         finally:
-            if child.stdin is not None:
-                child.stdin.close()
-            child.wait(timeout=30)
+            _close(child)
     return {
         "rtt_p50_ms": round(_percentile(rtts, 0.50), 3),
         "rtt_p99_ms": round(_percentile(rtts, 0.99), 3),
-        "orders_per_s": round(rate, 1),
+        "orders_per_s": round(statistics.median(rates), 1),
+        "venue_cpu_us_per_order": round(min(venue_cpu), 1) if venue_cpu else -1.0,
+        "client_cpu_us_per_order": round(min(client_cpu), 1),
         "flatten_ms_p50": round(_percentile(flattens, 0.50), 2),
         "flatten_ms_p99": round(_percentile(flattens, 0.99), 2),
     }
@@ -246,8 +282,8 @@ def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, flo
 
 def measure_one_process(root: Path, args: argparse.Namespace) -> float:
     port = _port()
-    server = venue_server(root / "one", port)
-    client = client_for(root / "one", port)
+    server = venue_server(root / "one", port, journal=not args.no_journal)
+    client = client_for(root / "one", port, journal=not args.no_journal)
     try:
         server.start()
         client.start()
@@ -261,22 +297,223 @@ def measure_one_process(root: Path, args: argparse.Namespace) -> float:
             server.stop()
 
 
+# ---------------------------------------------------------------- the quickfix floor
+# The same quickfix sessions (FileStore, dictionary validation, SocketNodelay) with
+# almost no Python: the acceptor answers each NewOrderSingle with two prebuilt reports
+# from its fromApp callback. What EMP's own work costs is the difference.
+_ECHO_REPORTS = (
+    "37=O1\x0111={}\x0117=E{}a\x01150=0\x0139=0\x0155=S00\x0154=1\x0138=1\x01151=1\x01"
+    "14=0\x016=0\x0160=20260101-00:00:00.000\x01",
+    "37=O1\x0111={}\x0117=E{}b\x01150=F\x0139=2\x0155=S00\x0154=1\x0138=1\x0132=1\x01"
+    "31=100\x01151=0\x0114=1\x016=100\x0160=20260101-00:00:00.000\x01",
+)
+
+
+def _echo_settings(kind: str, root: Path, port: int) -> tuple[fix.SessionSettings, fix.SessionID]:
+    from emp.adapters.fix_quickfix import installed_data_dictionary
+    from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings
+
+    ours, theirs = ("EMPSIM", "EMP") if kind == "acceptor" else ("EMP", "EMPSIM")
+    defaults = {
+        **common_settings(root, installed_data_dictionary()),
+        "ConnectionType": kind,
+        "SocketAcceptPort": str(port),
+        "SocketConnectHost": "127.0.0.1",
+        "SocketConnectPort": str(port),
+        "HeartBtInt": "30",
+        "PersistMessages": "Y" if kind == "acceptor" else "N",
+    }
+    settings, (session_id,) = build_settings(defaults, [(ours, theirs)])
+    return settings, session_id
+
+
+class _Echo(fix.Application):
+    def __init__(self, acceptor: bool) -> None:
+        super().__init__()
+        self.acceptor, self.received, self.want = acceptor, 0, 0
+        self.done, self.logged_on = threading.Event(), threading.Event()
+
+    def onCreate(self, sessionID):
+        pass
+
+    def onLogon(self, sessionID):
+        self.logged_on.set()
+
+    def onLogout(self, sessionID):
+        pass
+
+    def toAdmin(self, message, sessionID):
+        pass
+
+    def fromAdmin(self, message, sessionID):
+        pass
+
+    def toApp(self, message, sessionID):
+        pass
+
+    def fromApp(self, message, sessionID):
+        raw = message.toString()
+        if self.acceptor:
+            start = raw.index("\x0111=") + 4
+            cid = raw[start : raw.index("\x01", start)]
+            for body in _ECHO_REPORTS:
+                text = body.format(cid, cid)
+                fix.Session.sendToTarget(_raw_message("8", text), sessionID)
+        else:
+            self.received += 1
+            if self.received >= self.want:
+                self.done.set()
+
+
+def _raw_message(msg_type: str, body: str) -> fix.Message:
+    payload = f"35={msg_type}\x01{body}"
+    return fix.Message(f"8=FIX.4.4\x019={len(payload)}\x01{payload}10=000\x01", False)
+
+
+def serve_echo(root: Path, port: int) -> None:
+    """The echo child: answer every order until the parent closes our stdin."""
+    settings, _ = _echo_settings("acceptor", root, port)
+    app, store = _Echo(acceptor=True), fix.FileStoreFactory(settings)
+    acceptor = fix.SocketAcceptor(app, store, settings)
+    acceptor.start()
+    try:
+        print("ready", flush=True)
+        sys.stdin.read()
+    finally:
+        acceptor.stop(True)
+
+
+def echo_throughput(root: Path, port: int, n: int, pid: int) -> dict[str, float]:
+    settings, session_id = _echo_settings("initiator", root, port)
+    app, store = _Echo(acceptor=False), fix.FileStoreFactory(settings)
+    initiator = fix.SocketInitiator(app, store, settings)
+    initiator.start()
+    try:
+        if not app.logged_on.wait(10):
+            raise RuntimeError("the echo session did not log on")
+        rates, venue_cpu, client_cpu = [], [], []
+        for run in range(3):
+            app.received, app.want = 0, 2 * n
+            app.done.clear()
+            venue0, client0, start = _cpu_s(pid), time.process_time(), time.perf_counter()
+            for i in range(n):
+                body = f"11=e{run}-{i}\x0155=S00\x0154=1\x0160=20260101-00:00:00.000\x01"
+                order = _raw_message("D", body + "38=1\x0140=1\x0159=0\x01")
+                fix.Session.sendToTarget(order, session_id)
+            if not app.done.wait(60):
+                raise TimeoutError("the echo venue did not answer in time")
+            rates.append(n / (time.perf_counter() - start))
+            client_cpu.append((time.process_time() - client0) / n * 1e6)
+            venue1 = _cpu_s(pid)
+            if venue0 is not None and venue1 is not None:
+                venue_cpu.append((venue1 - venue0) / n * 1e6)
+    finally:
+        initiator.stop(True)
+    return {
+        "echo_orders_per_s": round(statistics.median(rates), 1),
+        "echo_venue_cpu_us_per_order": round(min(venue_cpu), 1) if venue_cpu else -1.0,
+        "echo_client_cpu_us_per_order": round(min(client_cpu), 1),
+    }
+
+
+# ------------------------------------------------------------- where EMP's time goes
+def stage_costs(n: int = 3_000) -> dict[str, float]:
+    """Microseconds per order of each piece of EMP's own work, timed alone in this
+    process (best of 3): what the two processes add on top of the quickfix floor."""
+    from emp.adapters.fix_codec import decode, encode
+    from emp.adapters.fix_codec.engine_fields import fields_from_engine
+    from emp.adapters.fix_quickfix.order_tracker import OrderTracker
+    from emp.adapters.fix_quickfix.wire import build_message, report_message
+    from emp.domain.matching import MatchingConfig, MatchingEngine, SimulatedExchange
+
+    def best(work, count: int) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            for i in range(count):
+                work(i)
+            times.append((time.perf_counter() - start) / count * 1e6)
+        return min(times)
+
+    now = time.time_ns()
+    commands = [_market(f"b{i}", SYMBOLS[i % 50]) for i in range(n)]
+    commands = [dataclasses.replace(c, ts_ns=now) for c in commands]
+    raws = [build_message("D", encode.new_order_single(c)).toString() for c in commands]
+    engine = MatchingEngine(INSTRUMENTS, MatchingConfig(exec_id_prefix="E", order_id_prefix="O"))
+    for update in _books():
+        engine.apply(update)
+    reports = [r for c in commands for r in engine.submit(c, now_ns=now, owner="EMP")]
+    report_raws = [build_message(*report_message(r)).toString() for r in reports]
+    tracker = OrderTracker()
+    for command in commands:
+        tracker.on_submit(command)
+
+    def decode_report(i: int) -> None:
+        fields = fields_from_engine(report_raws[i])
+        cum = fields.optional(14)
+        tracker.apply(decode.decode_event(fields), "", float(cum) if cum else None)
+
+    per_order = len(reports) / n  # reports per order (acceptance + fill)
+    fresh = MatchingEngine(INSTRUMENTS, MatchingConfig(exec_id_prefix="F", order_id_prefix="P"))
+    for update in _books():
+        fresh.apply(update)
+    exchange = SimulatedExchange(fresh)
+    clock = itertools.count(1)
+    run = itertools.count()
+
+    def match(i: int) -> None:
+        at = next(clock)
+        command = dataclasses.replace(commands[i], client_order_id=f"m{next(run)}")
+        exchange.send(command, owner="EMP", sent_ns=at)
+        exchange.advance_to(at)
+
+    def encode_order(i: int) -> None:
+        build_message("D", encode.new_order_single(commands[i]))
+
+    def decode_order(i: int) -> None:
+        decode.decode_command(fields_from_engine(raws[i]))
+
+    def encode_report(i: int) -> None:
+        build_message(*report_message(reports[i]))
+
+    return {
+        "client_encode_order": round(best(encode_order, n), 1),
+        "venue_decode_order": round(best(decode_order, n), 1),
+        "venue_match": round(best(match, n), 1),
+        "venue_encode_reports": round(best(encode_report, len(reports)) * per_order, 1),
+        "client_decode_reports": round(best(decode_report, len(reports)) * per_order, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--orders", type=int, default=5_000, help="orders for throughput")
     parser.add_argument("--rtt", type=int, default=2_000, help="sequential round trips")
     parser.add_argument("--flattens", type=int, default=30, help="flatten trials")
+    parser.add_argument("--no-journal", action="store_true", help="run without audit journals")
     parser.add_argument("--serve-venue", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_venue:
-        serve_until_stdin_closes(args.root, args.serve_venue)
+        serve_until_stdin_closes(args.root, args.serve_venue, journal=not args.no_journal)
+        return
+    if args.serve_echo:
+        serve_echo(args.root, args.serve_echo)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        result = measure_two_processes(Path(tmp), args)
+        result: dict[str, object] = measure_two_processes(Path(tmp), args)
         result["orders_per_s_one_process"] = round(measure_one_process(Path(tmp), args), 1)
+        port = _port()
+        echo = _child("--serve-echo", Path(tmp) / "echo", port)
+        try:
+            result.update(echo_throughput(Path(tmp) / "echo-client", port, args.orders, echo.pid))
+        finally:
+            _close(echo)
+    result["breakdown_us"] = stage_costs()
     result.update(
+        journals=not args.no_journal,
         orders_measured=args.orders,
         round_trips_measured=args.rtt,
         flatten_trials=args.flattens,

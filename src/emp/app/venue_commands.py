@@ -122,6 +122,17 @@ def serve(
     insecure_no_auth: Annotated[
         bool, typer.Option("--insecure-no-auth", help="Accept any Logon (tests, demos only).")
     ] = False,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Accept sessions from non-loopback addresses (refused by default).",
+        ),
+    ] = False,
+    tls_certificate: Annotated[
+        Path | None, typer.Option(help="Serve TLS with this PEM certificate (quickfix-ssl).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
 ) -> None:
     """Serve the simulator: price-time matching against seeded generated liquidity.
 
@@ -155,6 +166,11 @@ def serve(
         for s in names
     }
     root = data_dir or settings.data_dir / "venue"
+    if (tls_certificate is None) != (tls_key is None):
+        raise ConfigError("--tls-certificate and --tls-key go together: give both or neither")
+    tls = None
+    if tls_certificate is not None:
+        tls = fq.TlsFiles(certificate_file=tls_certificate, key_file=tls_key)
     config = fq.VenueServerConfig(
         port=port,
         store_dir=root / "store",
@@ -164,6 +180,8 @@ def serve(
         credentials=credentials,
         data_dictionary=settings.data_dictionary,
         liquidity_interval_ms=interval_ms,
+        loopback_only=not allow_remote,
+        tls=tls,
     )
     server = fq.FixVenueServer(
         config,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ from emp.adapters.fix_quickfix import (
     FixVenueServer,
     QuickfixVenue,
     Secret,
+    TlsFiles,
     VenueServerConfig,
 )
 from emp.domain.events import OrderEvent
@@ -37,6 +39,16 @@ from tests.integration.fix.proxy import FlakyProxy
 SYMBOL = "ABC"
 PASSWORD = "s3cr3t-Pa55word"
 INSTRUMENTS = InstrumentRegistry([Instrument(symbol=SYMBOL, tick_size=0.01, lot_size=1.0)])
+
+
+def non_loopback_address() -> str:
+    """This machine's address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+        address = sock.getsockname()[0]
+    if address.startswith("127."):
+        raise RuntimeError("this test needs a non-loopback IPv4 address on this machine")
+    return address
 
 
 def free_port() -> int:
@@ -64,6 +76,7 @@ class FixLab:
         limits: VenueLimits | None = None,
         name: str = "venue",
         journal: bool = False,
+        **options: Any,
     ) -> FixVenueServer:
         config = VenueServerConfig(
             port=port or free_port(),
@@ -71,6 +84,7 @@ class FixLab:
             log_dir=self.root / name / "log",
             client_comp_ids=clients,
             credentials={"emp": Secret(PASSWORD)},
+            **options,
         )
         server = FixVenueServer(
             config,
@@ -94,9 +108,12 @@ class FixLab:
         journal: bool = False,
         backoff: Backoff | None = None,
         wait: bool = True,
+        host: str = "127.0.0.1",
+        tls: TlsFiles | None = None,
     ) -> QuickfixVenue:
         config = FixSessionConfig(
-            host="127.0.0.1",
+            host=host,
+            tls=tls,
             port=port,
             sender_comp_id=comp_id,
             target_comp_id="EMPSIM",
@@ -116,8 +133,8 @@ class FixLab:
             venue.wait_logged_on(10)
         return venue
 
-    def proxy(self, target_port: int) -> FlakyProxy:
-        proxy = FlakyProxy(target_port)
+    def proxy(self, target_port: int, *, passthrough: bool = False) -> FlakyProxy:
+        proxy = FlakyProxy(target_port, passthrough=passthrough)
         self._stops.append(proxy.close)
         return proxy
 

@@ -33,8 +33,11 @@ def split_messages(buffer: bytearray) -> list[bytes]:
 class FlakyProxy:
     """Forwards 127.0.0.1:<port> to the venue's port; see the module docstring."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, *, passthrough: bool = False) -> None:
         self._target = target_port
+        #: Forward bytes untouched both ways (TLS: no FIX framing to see) and record them.
+        self._passthrough = passthrough
+        self.recorded = bytearray()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
@@ -105,7 +108,10 @@ class FlakyProxy:
                 data = source.recv(65536)
                 if not data:
                     break
-                if not to_client:
+                if not to_client or self._passthrough:
+                    if self._passthrough:
+                        with self._lock:
+                            self.recorded += data
                     sink.sendall(data)
                     continue
                 buffer += data

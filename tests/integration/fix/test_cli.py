@@ -107,6 +107,17 @@ class TestServe:
         assert isinstance(result.exception, ConfigError)
         assert "EMP_FIX_PASSWORD" in str(result.exception)
 
+    def test_a_tls_certificate_without_its_key_is_refused(self, tmp_path):
+        args = ["serve", "--port", str(free_port()), "--duration-s", "0", "--insecure-no-auth"]
+        result = _run(venue_app, [*args, "--tls-certificate", str(tmp_path / "c.pem")])
+        assert isinstance(result.exception, ConfigError)
+        assert "--tls-key" in str(result.exception)
+
+    def test_serve_offers_remote_access_and_tls_options(self):
+        result = _run(venue_app, ["serve", "--help"])
+        for option in ("--allow-remote", "--tls-certificate", "--tls-key"):
+            assert option in result.output
+
     def test_a_served_venue_fills_an_order_from_a_client_with_its_credentials(
         self, lab, monkeypatch
     ):

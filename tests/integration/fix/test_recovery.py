@@ -107,7 +107,7 @@ class TestDisconnect:
         assert client.logons == 2
         assert client.reconnect_delays and client.reconnect_delays[0] == 0.1
         log = "\n".join(message_lines(client))
-        assert any("|35=H|" in line and "|11=o1|" in line for line in log.splitlines())
+        assert any("|35=AF|" in line and " OUT " in line for line in log.splitlines())
 
     def test_reconciliation_recovers_a_fill_the_venue_never_sent(self, lab):
         server = lab.server()

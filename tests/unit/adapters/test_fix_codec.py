@@ -215,10 +215,17 @@ class TestEventsRoundTrip:
         raw = report(event, a_state(order_id=venue_id))
         assert client().decode_event(raw) == event
 
-    @given(code=st.sampled_from([0, 1, 2, 3, 5, 6, 11, 13, 18, 99]), reason=texts, ts=ms_times)
+    @given(code=st.sampled_from([0, 1, 2, 3, 5, 6, 11, 13, 15, 99]), reason=texts, ts=ms_times)
     def test_rejected(self, code, reason, ts) -> None:
         event = OrderRejected(client_order_id="C-1", reason=reason, code=code, ts_ns=ts)
         assert client().decode_event(report(event)) == event
+
+    @given(reason=texts, ts=ms_times)
+    def test_a_reject_code_fix44_lacks_arrives_as_other_with_its_text(self, reason, ts) -> None:
+        event = OrderRejected(client_order_id="C-1", reason=reason, code=18, ts_ns=ts)
+        decoded = client().decode_event(report(event))
+        assert decoded.code == 99
+        assert decoded.reason == (reason or "rejected (reason code 18)")
 
     @given(
         side=sides,
@@ -342,7 +349,7 @@ class TestWireFields:
                     ts_ns=T0,
                 ),
                 "5",
-                "5",
+                "1",  # FIX 4.4: the replaced order's current status (40 of 100 filled)
             ),
         ],
     )
@@ -351,6 +358,34 @@ class TestWireFields:
         assert (f[35], f[150], f[39]) == ("8", exec_type, ord_status)
         for required in (37, 17, 55, 54, 151, 14, 6, 60):
             assert required in f
+
+    def test_a_replace_of_a_partly_filled_order_reports_it_partially_filled(self) -> None:
+        event = OrderReplaced(
+            orig_client_order_id="C-1",
+            client_order_id="C-2",
+            quantity=5.0,
+            limit_price=1.5,
+            ts_ns=T0,
+        )
+        for status in (None, OrderStatus.REPLACED, OrderStatus.PARTIALLY_FILLED):
+            state = a_state(cum_quantity=2.0, leaves_quantity=3.0, order_status=status)
+            f = field_map(report(event, state))
+            assert (f[150], f[39]) == ("5", "1")
+
+    def test_no_report_ever_carries_fix42_ord_status_replaced(self) -> None:
+        state = a_state(order_status=OrderStatus.REPLACED)
+        f = field_map(report(OrderCanceled(client_order_id="C-1", ts_ns=T0), state))
+        assert f[39] == "4"
+
+    def test_a_legacy_ord_status_replaced_still_decodes(self) -> None:
+        raw = report(OrderCanceled(client_order_id="C-1", ts_ns=T0))
+        legacy = reframe(raw, {39: "5"})
+        assert client().decode_event(legacy) == OrderCanceled(client_order_id="C-1", ts_ns=T0)
+
+    def test_an_off_tick_reject_is_sent_as_fix44_other_with_text(self) -> None:
+        event = OrderRejected(client_order_id="C-1", reason="price off tick", code=18, ts_ns=T0)
+        f = field_map(report(event))
+        assert (f[103], f[58]) == ("99", "price off tick")
 
     def test_rejection_carries_ord_rej_reason_and_text(self) -> None:
         event = OrderRejected(client_order_id="C-1", reason="unknown symbol", code=1, ts_ns=T0)

@@ -19,6 +19,8 @@ from emp.adapters.fix_codec.errors import FixEncodeError
 from emp.adapters.fix_codec.records import OrderReportState, SessionReject
 from emp.adapters.fix_codec.tags import (
     COMM_TYPE_ABSOLUTE,
+    FIX44_ORD_REJ_REASONS,
+    ORD_REJ_REASON_OTHER,
     ORD_STATUS_TO_FIX,
     ORD_TYPE_TO_FIX,
     SIDE_TO_FIX,
@@ -43,7 +45,7 @@ from emp.domain.events import (
     OrderRejected,
     OrderReplaced,
 )
-from emp.domain.orders import OrderSide, OrderType
+from emp.domain.orders import OrderSide, OrderStatus, OrderType
 
 Body = list[tuple[int, str]]
 
@@ -59,9 +61,13 @@ _DERIVED_ORD_STATUS: dict[str, str] = {
     ExecType.NEW: "0",
     ExecType.REJECTED: "8",
     ExecType.CANCELED: "4",
-    ExecType.REPLACED: "5",
     ExecType.EXPIRED: "C",
 }
+
+
+def _working_status(state: OrderReportState) -> str:
+    """OrdStatus of an order still working after the report: partially filled or new."""
+    return "1" if state.cum_quantity > 0 else "0"
 
 
 def _enum(tag: int, mapping: dict, value: object) -> str:
@@ -138,7 +144,9 @@ def execution_report(event: OrderEvent, state: OrderReportState, exec_id: str) -
         raise FixEncodeError(
             Tag.EXEC_TYPE, f"no ExecutionReport for a {type(event).__name__} event"
         )
-    if state.order_status is not None:
+    if exec_type == ExecType.REPLACED and state.order_status in (None, OrderStatus.REPLACED):
+        ord_status = _working_status(state)  # FIX 4.4: the replaced order's current status
+    elif state.order_status is not None:
         ord_status = _enum(Tag.ORD_STATUS, ORD_STATUS_TO_FIX, state.order_status)
     elif exec_type == ExecType.TRADE:
         ord_status = "2" if state.leaves_quantity <= 0 else "1"
@@ -158,10 +166,12 @@ def execution_report(event: OrderEvent, state: OrderReportState, exec_id: str) -
                 (Tag.COMM_TYPE, COMM_TYPE_ABSOLUTE),
             ]
         case OrderRejected():
-            specific = [
-                (Tag.ORD_REJ_REASON, format_int(Tag.ORD_REJ_REASON, event.code)),
-                *_optional_text(Tag.TEXT, event.reason),
-            ]
+            code = format_int(Tag.ORD_REJ_REASON, event.code)
+            reason = event.reason
+            if event.code not in FIX44_ORD_REJ_REASONS:
+                code = str(ORD_REJ_REASON_OTHER)
+                reason = reason or f"rejected (reason code {event.code})"
+            specific = [(Tag.ORD_REJ_REASON, code), *_optional_text(Tag.TEXT, reason)]
         case OrderCanceled():
             specific = _optional_text(Tag.TEXT, event.reason)
         case OrderReplaced():

@@ -23,20 +23,15 @@ def fields_from_engine(raw: str) -> FixFields:
 
     Repeating groups keep their first entry only: EMP's order messages have none.
     """
-    values: dict[int, str] = {}
-    msg_type = ""
+    pairs = [pair.partition("=") for pair in raw.split("\x01") if pair]
     try:
-        for pair in raw.split("\x01"):
-            if not pair:
-                continue
-            tag_text, _, value = pair.partition("=")
-            tag = int(tag_text)
-            if tag == Tag.MSG_TYPE:
-                msg_type = value
-            elif tag not in _FRAME_TAGS and tag not in values:
-                values[tag] = value
+        # reversed: the first occurrence of a tag is assigned last, so it wins
+        values = {int(tag): value for tag, _, value in reversed(pairs)}
     except ValueError as e:
         raise FixDecodeError(None, f"garbled tag=value pairs ({e})") from e
+    msg_type = values.pop(Tag.MSG_TYPE, "")
+    for tag in _FRAME_TAGS:
+        values.pop(tag, None)
     if not msg_type:
         raise FixDecodeError(Tag.MSG_TYPE, "expected a MsgType(35) field, found none")
     seq_text = values.get(Tag.MSG_SEQ_NUM, "0")

@@ -195,16 +195,28 @@ TIF_TO_FIX: Final = {
 }
 TIF_FROM_FIX: Final = {v: k for k, v in TIF_TO_FIX.items()}
 
+#: OrdStatus (39) as FIX 4.4 sends it. 4.4 dropped 5 (Replaced): a replace is reported
+#: with ExecType 5 and the order's *current* status (0 or 1), and a ClOrdID that was
+#: replaced is done, so a status report about it says 4 (Canceled).
 ORD_STATUS_TO_FIX: Final = {
     OrderStatus.NEW: "0",
     OrderStatus.PARTIALLY_FILLED: "1",
     OrderStatus.FILLED: "2",
     OrderStatus.CANCELED: "4",
-    OrderStatus.REPLACED: "5",
+    OrderStatus.REPLACED: "4",
     OrderStatus.PENDING_CANCEL: "6",
     OrderStatus.REJECTED: "8",
     OrderStatus.PENDING_NEW: "A",
     OrderStatus.EXPIRED: "C",
     OrderStatus.PENDING_REPLACE: "E",
 }
-ORD_STATUS_FROM_FIX: Final = {v: k for k, v in ORD_STATUS_TO_FIX.items()}
+#: Inbound, "5" (Replaced, FIX 4.2/4.3 venues) is still understood.
+ORD_STATUS_FROM_FIX: Final = {
+    **{v: k for k, v in ORD_STATUS_TO_FIX.items() if k is not OrderStatus.REPLACED},
+    "5": OrderStatus.REPLACED,
+}
+
+#: OrdRejReason (103) values FIX 4.4 defines. A domain code outside them (18, invalid
+#: price increment, is FIX 5.0) is sent as 99 (Other), the reason in Text (58).
+FIX44_ORD_REJ_REASONS: Final = frozenset({*range(12), 13, 14, 15, 16, 99})
+ORD_REJ_REASON_OTHER: Final = 99

@@ -33,13 +33,29 @@ _UTC_TIMESTAMP = re.compile(
 
 _BAD_FORMAT = SessionRejectReason.INCORRECT_DATA_FORMAT
 
+# Timestamps of one session share their second: its text is converted once. Small,
+# bounded caches (cleared when full), filled by whichever thread converts; a race only
+# converts a second twice.
+_CACHE_SIZE = 4096
+_SECOND_TEXT: dict[int, str] = {}  # epoch second -> "YYYYMMDD-HH:MM:SS."
+_TEXT_SECOND: dict[str, int] = {}  # "YYYYMMDD-HH:MM:SS" -> epoch second
+_FRACTION = re.compile(r"(?:\.(?:\d{3}|\d{6}|\d{9}))?")
+
+
+def _remember(cache: dict, key: object, value: object) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
 
 # ------------------------------------------------------------------------------ encoding
 def format_float(tag: int, value: float) -> str:
     """The shortest exact positional decimal for ``value`` (``100.0`` → ``"100"``)."""
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise FixEncodeError(tag, f"expected a finite number, was {value!r}")
-    text = format(Decimal(repr(float(value))), "f")
+    text = repr(float(value))
+    if "e" in text:  # rare: very small or large values; Decimal writes them positionally
+        text = format(Decimal(text), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -64,15 +80,19 @@ def format_utc_timestamp(tag: int, ts_ns: int) -> str:
     """``YYYYMMDD-HH:MM:SS.sss`` for UTC nanoseconds since the epoch, truncated to the ms."""
     if isinstance(ts_ns, bool) or not isinstance(ts_ns, int):
         raise FixEncodeError(tag, f"expected integer nanoseconds, was {ts_ns!r}")
-    try:
-        moment = _EPOCH + timedelta(milliseconds=ts_ns // NS_PER_MS)
-    except OverflowError as e:
-        raise FixEncodeError(tag, f"timestamp {ts_ns} ns is outside years 1..9999") from e
-    return (
-        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}-"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}."
-        f"{moment.microsecond // 1000:03d}"
-    )
+    seconds, ms = divmod(ts_ns // NS_PER_MS, 1000)
+    prefix = _SECOND_TEXT.get(seconds)
+    if prefix is None:
+        try:
+            moment = _EPOCH + timedelta(seconds=seconds)
+        except OverflowError as e:
+            raise FixEncodeError(tag, f"timestamp {ts_ns} ns is outside years 1..9999") from e
+        prefix = (
+            f"{moment.year:04d}{moment.month:02d}{moment.day:02d}-"
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}."
+        )
+        _remember(_SECOND_TEXT, seconds, prefix)
+    return f"{prefix}{ms:03d}"
 
 
 # ------------------------------------------------------------------------------ decoding
@@ -99,6 +119,10 @@ def parse_int(tag: int, text: str) -> int:
 
 def parse_utc_timestamp(tag: int, text: str) -> int:
     """UTC nanoseconds since the epoch from a FIX UTCTimestamp."""
+    seconds = _TEXT_SECOND.get(text[:17])
+    if seconds is not None and _FRACTION.fullmatch(text, 17):
+        fraction = text[18:]
+        return seconds * _NS_PER_SECOND + (int(fraction.ljust(9, "0")) if fraction else 0)
     match = _UTC_TIMESTAMP.fullmatch(text)
     if match is None:
         raise FixDecodeError(
@@ -116,5 +140,6 @@ def parse_utc_timestamp(tag: int, text: str) -> int:
         ) from e
     delta = moment - _EPOCH
     seconds = delta.days * 86_400 + delta.seconds
+    _remember(_TEXT_SECOND, text[:17], seconds)
     fraction_ns = int(fraction.ljust(9, "0")) if fraction else 0
     return seconds * _NS_PER_SECOND + fraction_ns

@@ -177,6 +177,9 @@ class InitiatorBridge(_Bridge):
         self._reset_on_logon = reset_on_logon
         self._listener = listener
         self.refusal: str | None = None
+        #: Connections closed by the peer before it answered our Logon (a TLS mismatch,
+        #: or a venue that drops unknown clients without a word).
+        self.unanswered_logons = 0
 
     def _on_logon(self, session: str) -> None:
         self.refusal = None
@@ -185,6 +188,8 @@ class InitiatorBridge(_Bridge):
             self._listener.on_logon()
 
     def _on_logout(self, session: str) -> None:
+        if not self.logged_on.is_set() and self.refusal is None:
+            self.unanswered_logons += 1
         super()._on_logout(session)
         if self._listener is not None:
             self._listener.on_logout()
@@ -212,7 +217,11 @@ class InitiatorBridge(_Bridge):
 
 
 class AcceptorBridge(_Bridge):
-    """The venue's side: checks Username/Password and refuses a wrong Logon."""
+    """The venue's side: checks Username/Password and refuses a wrong Logon.
+
+    ``admit``, when given, is asked at every Logon too: it returns a reason to refuse the
+    Logon (e.g. a peer that is not on loopback) or ``None``.
+    """
 
     def __init__(
         self,
@@ -220,8 +229,10 @@ class AcceptorBridge(_Bridge):
         clock: ClockPort,
         credentials: Mapping[str, Secret] | None,
         notify: Callable[[], None] | None = None,
+        admit: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__(log, clock, notify)
+        self._admit = admit
         self._credentials = credentials
         self._refused: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -245,7 +256,8 @@ class AcceptorBridge(_Bridge):
     def _from_admin(self, message: fix.Message, session: str) -> None:
         super()._from_admin(message, session)
         if msg_type(message) == LOGON:
-            reason = self._check(message)
+            reason = self._admit() if self._admit is not None else None
+            reason = reason or self._check(message)
             with self._lock:
                 if reason is None:
                     self._refused.pop(session, None)

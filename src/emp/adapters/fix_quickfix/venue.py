@@ -7,9 +7,11 @@ methods. Call them from one thread (the engine's, or the asyncio loop's). To wak
 asyncio loop when reports arrive, :meth:`QuickfixVenue.attach_loop` it and await
 :meth:`QuickfixVenue.next_events`.
 
-After every (re)logon the adapter sends an OrderStatusRequest (35=H) for each open order
-and reconciles the answers (:mod:`.order_tracker`), so an order is neither lost nor
-counted twice across a disconnect.
+After every re-logon the adapter asks for the status of its open orders — one
+OrderMassStatusRequest (35=AF), then an OrderStatusRequest (35=H) for each open order the
+venue no longer lists (or for every open order, at a venue that refuses 35=AF) — and
+reconciles the answers (:mod:`.order_tracker`), so an order is neither lost nor counted
+twice across a disconnect.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials, redact_fix
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.order_tracker import OrderTracker, flatten_commands
-from emp.adapters.fix_quickfix.reconnect import Backoff, ReconnectSupervisor
+from emp.adapters.fix_quickfix.reconnect import Backoff, Reconciler, ReconnectSupervisor
 from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
 from emp.adapters.fix_quickfix.wire import build_message
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
@@ -91,7 +93,7 @@ class QuickfixVenue:
         self._keep: list[Any] = []
         self._session_id: fix.SessionID | None = None
         self._session_text = ""
-        self._status_requests = 0
+        self._reconciler = Reconciler(self.tracker, self._send_status_request, self._note)
         self._pending: list[OrderEvent] = []
         self.logons = 0
         self._flattens = 0
@@ -216,9 +218,16 @@ class QuickfixVenue:
                 raise VenueLogonRefused(f"the venue refused our Logon: {bridge.refusal}")
             if bridge.logged_on.wait(0.02):
                 return
-        raise VenueDisconnected(
-            f"no Logon from {self.config.host}:{self.config.port} within {timeout_s} s"
-        )
+        where = f"{self.config.host}:{self.config.port}"
+        dropped = self._bridge.unanswered_logons if self._bridge is not None else 0
+        if dropped:
+            ours = "TLS" if self.config.tls is not None else "plain TCP"
+            raise VenueDisconnected(
+                f"no Logon from {where} within {timeout_s} s: the venue closed the connection "
+                f"{dropped} time(s) without answering our Logon. We speak {ours}; a TLS "
+                "venue needs TLS settings (EMP_FIX_TLS_CA_FILE) and a plain one none"
+            )
+        raise VenueDisconnected(f"no Logon from {where} within {timeout_s} s")
 
     # ------------------------------------------------------------------ the port
     def submit_order(self, command: SubmitOrder, *, decision_id: str = "") -> None:
@@ -256,8 +265,8 @@ class QuickfixVenue:
             except queue.Empty:
                 break
             events.extend(self._handle(item))
-        if self.journal is not None:
-            self.journal.flush()
+        if self._reconciler.waiting and self.is_logged_on:
+            self._reconciler.retry_overdue(time.monotonic())
         return events
 
     def wait_events(self, timeout_s: float) -> list[OrderEvent]:
@@ -289,7 +298,8 @@ class QuickfixVenue:
 
     def _notify(self) -> None:
         """On a quickfix thread: wake whoever waits. Nothing else."""
-        self._arrived.set()
+        if not self._arrived.is_set():  # setting a set Event still takes its lock
+            self._arrived.set()
         loop, arrived = self._loop, self._async_arrived
         if loop is not None and arrived is not None and not loop.is_closed():
             loop.call_soon_threadsafe(arrived.set)
@@ -315,20 +325,14 @@ class QuickfixVenue:
 
     # ------------------------------------------------------------------ reconciliation
     def reconcile(self) -> int:
-        """Ask the venue for the status of every open order (35=H); returns how many."""
-        sent = 0
-        for order in self.tracker.open_orders():
-            self._status_requests += 1
-            body = status.order_status_request(
-                client_order_id=order.client_order_id,
-                order_id=order.order_id,
-                symbol=order.symbol,
-                side=order.side,
-                request_id=f"R{self._status_requests}",
-            )
-            self._send(status.ORDER_STATUS_REQUEST, body, order.lineage)
-            sent += 1
-        return sent
+        """Ask the venue where our open orders stand; returns how many are asked about
+        (see :class:`~.reconnect.Reconciler`: one 35=AF, then 35=H where needed)."""
+        return self._reconciler.start()
+
+    @property
+    def mass_status(self) -> bool:
+        """Whether reconciliation uses 35=AF (cleared when the venue refuses it)."""
+        return self._reconciler.mass_status
 
     # ------------------------------------------------------------------ internals
     def _stamped(self, command: _C) -> _C:
@@ -361,6 +365,19 @@ class QuickfixVenue:
                 lineage=lineage,
             )
 
+    def _note(self, text: str) -> None:
+        self.log.event(self._session_text, text)
+
+    def _send_status_request(
+        self, msg_type: str, body: list[tuple[int, str]], lineage: Lineage
+    ) -> None:
+        """A reconciliation request; a session that dropped meanwhile is no error here:
+        the next logon reconciles again."""
+        try:
+            self._send(msg_type, body, lineage)
+        except VenueDisconnected as error:
+            self._note(f"status request not sent: {error}")
+
     def _handle(self, item: Inbound) -> list[OrderEvent]:
         if item.kind == "logon":
             self.logons += 1
@@ -371,6 +388,8 @@ class QuickfixVenue:
             return []
         if item.kind == "reject":
             self.session_rejects.append(redact_fix(item.raw).replace("\x01", "|"))
+            if "\x01372=AF\x01" in item.raw:
+                self._reconciler.refused("session-level Reject")
             return []
         if item.kind == "error":
             self.errors.append(item.raw)
@@ -384,9 +403,13 @@ class QuickfixVenue:
             cid = fields.optional(Tag.CL_ORD_ID) or ""
             self._journal_in(item, cid)
             if status.is_status_report(fields):
-                return self.tracker.reconcile(status.decode_status_report(fields))
+                return self._reconciler.on_report(status.decode_status_report(fields))
             if fields.msg_type == status.BUSINESS_MESSAGE_REJECT:
-                self.errors.append(f"the venue refused a message: {fields.optional(Tag.TEXT)}")
+                text = fields.optional(Tag.TEXT)
+                if fields.optional(status.REF_MSG_TYPE) == status.ORDER_MASS_STATUS_REQUEST:
+                    self._reconciler.refused(f"BusinessMessageReject: {text}")
+                    return []
+                self.errors.append(f"the venue refused a message: {text}")
                 return []
             if fields.msg_type not in (MsgType.EXECUTION_REPORT, MsgType.ORDER_CANCEL_REJECT):
                 self.log.event(self._session_text, f"ignored MsgType {fields.msg_type!r}")

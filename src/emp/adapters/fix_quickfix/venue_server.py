@@ -9,7 +9,9 @@ Reject, 35=3); Logon credentials are checked against the configured ones (see
 worker thread (see :mod:`.venue_worker`).
 
 quickfix 1.15 listens on every interface for the configured port (it has no accept
-address setting); use credentials, and a firewall where that matters.
+address setting, ``SocketAcceptPort`` only). By default the server therefore refuses the
+Logon of any session while a connection to its port comes from a non-loopback address
+(:mod:`.peers`, Linux); credentials are checked as well.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from emp.adapters.fix_quickfix.config import (
 )
 from emp.adapters.fix_quickfix.credentials import Secret
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.peers import loopback_only
 from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
+from emp.adapters.fix_quickfix.venue_orders import VenueOrderLog
 from emp.adapters.fix_quickfix.venue_worker import STOP, Control, LiquiditySource, VenueWorker
 from emp.adapters.fix_quickfix.wire import build_message
 from emp.domain.instruments import InstrumentRegistry
@@ -49,6 +53,9 @@ from emp.ports.clock import ClockPort
 from emp.ports.venue import VenueError
 
 T = TypeVar("T")
+
+#: The served venue's order log, in the store folder beside quickfix's FileStore.
+ORDER_LOG_NAME = "emp-venue-orders.jsonl"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +72,11 @@ class VenueServerConfig:
         data_dictionary: the FIX44.xml to validate against (default: quickfix's own).
         tls: TLS files (quickfix-ssl); ``None`` serves plain TCP.
         liquidity_interval_ms: how often generated liquidity sources step.
+        mass_status: answer OrderMassStatusRequests (35=AF); ``False`` refuses them with a
+            BusinessMessageReject, as some venues do.
+        loopback_only: refuse the Logon of any session while a connection to the port
+            comes from a non-loopback address (quickfix 1.15 cannot bind one address, see
+            :mod:`.peers`); ``False`` serves every network the machine is on.
     """
 
     port: int
@@ -76,6 +88,8 @@ class VenueServerConfig:
     data_dictionary: Path | None = None
     tls: TlsFiles | None = None
     liquidity_interval_ms: int = 100
+    mass_status: bool = True
+    loopback_only: bool = True
 
     def __post_init__(self) -> None:
         check_port(self.port)
@@ -130,6 +144,8 @@ class FixVenueServer:
         self._keep: list[Any] = []
         self._session_ids: list[fix.SessionID] = []
         self._acceptor: Any = None
+        #: Orders taken back from the store folder's order log at the last start.
+        self.restored_orders = 0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -149,7 +165,8 @@ class FixVenueServer:
         }
         pairs = [(config.venue_comp_id, client) for client in config.client_comp_ids]
         settings, session_ids = build_settings(defaults, pairs)
-        bridge = AcceptorBridge(self.log, self._clock, config.credentials)
+        admit = loopback_only(config.port) if config.loopback_only else None
+        bridge = AcceptorBridge(self.log, self._clock, config.credentials, admit=admit)
         prefix = f"{config.venue_comp_id}-{self._clock.now_ns():x}-"
         matching = dataclasses.replace(
             self._matching, exec_id_prefix=f"{prefix}E", order_id_prefix=f"{prefix}O"
@@ -157,6 +174,8 @@ class FixVenueServer:
         exchange = SimulatedExchange(MatchingEngine(self._instruments, matching), self._latency)
         for update in self._initial:
             exchange.engine.apply(update)
+        order_log = VenueOrderLog(config.store_dir / ORDER_LOG_NAME)
+        self.restored_orders = exchange.engine.restore(order_log.load())
         sessions = {sid.toString(): (sid, sid.getTargetCompID().getValue()) for sid in session_ids}
         self._worker = self.worker_class(
             exchange=exchange,
@@ -168,6 +187,8 @@ class FixVenueServer:
             liquidity=self._liquidity,
             liquidity_interval_ns=config.liquidity_interval_ms * 1_000_000,
         )
+        self._worker.mass_status = config.mass_status
+        self._worker.order_log = order_log
         store = fix.FileStoreFactory(settings)
         acceptor_class = fix.SSLSocketAcceptor if config.tls is not None else fix.SocketAcceptor
         self._bridge = bridge
@@ -221,6 +242,8 @@ class FixVenueServer:
         if worker is not None and self._bridge is not None:
             self._bridge.inbox.put(STOP)
             worker.thread.join(timeout=10)
+        if worker is not None and worker.order_log is not None:
+            worker.order_log.close()
 
     def __enter__(self) -> FixVenueServer:
         self.start()

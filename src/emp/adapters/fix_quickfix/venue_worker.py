@@ -7,6 +7,7 @@ applies market data, and sends every report to the session of the order's owner.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -23,14 +24,20 @@ from emp.adapters.fix_codec.tags import MsgType, Tag
 from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
 from emp.adapters.fix_quickfix.bridge import Inbound
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.venue_orders import VenueOrderLog
 from emp.adapters.fix_quickfix.wire import (
     build_message,
-    fix44_status,
+    no_order_report,
     possible_duplicate_header,
     report_message,
+    status_report,
+    unknown_order_report,
 )
+from emp.domain.events import OrderReplaced
 from emp.domain.matching import (
     MarketUpdate,
+    MassStatusAnswer,
+    MassStatusQuery,
     MatchReport,
     SimulatedExchange,
     StatusAnswer,
@@ -96,6 +103,10 @@ class VenueWorker:
         self._status_count = 0
         self._roots: dict[tuple[str, str], Lineage] = {}
         self.suppressed: set[str] = set()
+        #: Whether OrderMassStatusRequests (35=AF) are answered (else refused with 35=j).
+        self.mass_status = True
+        #: Where order states are kept across restarts (set by the server).
+        self.order_log: VenueOrderLog | None = None
         self._last_sent: dict[str, _Sent] = {}
         #: Application messages sent per owner (for in-process synchronisation).
         self.sent: dict[str, int] = {}
@@ -147,8 +158,12 @@ class VenueWorker:
         for delivery in self.exchange.advance_to(now):
             if isinstance(delivery.report, StatusAnswer):
                 self._answer_status(delivery.report)
+            elif isinstance(delivery.report, MassStatusAnswer):
+                self._answer_mass_status(delivery.report)
             else:
                 self.send_report(delivery.report)
+        if self.order_log is not None:
+            self.order_log.flush()
 
     # ------------------------------------------------------------------ inbound
     def _handle(self, item: object) -> None:
@@ -172,6 +187,10 @@ class VenueWorker:
                 self.exchange.send(command, owner=owner, sent_ns=self._now())
             elif fields.msg_type == status.ORDER_STATUS_REQUEST:
                 self._queue_status(fields, owner)
+            elif fields.msg_type == status.ORDER_MASS_STATUS_REQUEST and self.mass_status:
+                request = status.decode_mass_status_request(fields)
+                query = MassStatusQuery(request.request_id, request.symbol, request.side)
+                self.exchange.send(query, owner=owner, sent_ns=self._now())
             else:
                 raise fields.error(Tag.MSG_TYPE, f"unsupported MsgType {fields.msg_type!r}")
         except (FixDecodeError, FixEncodeError) as error:
@@ -203,30 +222,33 @@ class VenueWorker:
         self.exchange.send(query, owner=owner, sent_ns=self._now())
 
     def _answer_status(self, answer: StatusAnswer) -> None:
-        session_id = self._session_of_owner.get(answer.owner)
+        state, query = answer.state, answer.query
+        if state is None:
+            report = unknown_order_report(query, answer.ts_ns)
+        else:
+            report = status_report(state, answer.ts_ns, request_id=query.request_id or None)
+        self._send_status(answer.owner, report, query.client_order_id)
+
+    def _answer_mass_status(self, answer: MassStatusAnswer) -> None:
+        """One report per working order, the last flagged; a single one if none."""
+        query, total = answer.query, len(answer.states)
+        if not answer.states:
+            report = no_order_report(query, answer.ts_ns)
+            self._send_status(answer.owner, report, "")
+        for n, state in enumerate(answer.states, start=1):
+            mass = (query.request_id, total, n == total)
+            report = status_report(state, answer.ts_ns, mass=mass)
+            self._send_status(answer.owner, report, state.client_order_id)
+
+    def _send_status(self, owner: str, report: status.OrderStatusReport, cid: str) -> None:
+        session_id = self._session_of_owner.get(owner)
         if session_id is None:
             return
-        state, query = answer.state, answer.query
         self._status_count += 1
-        report = status.OrderStatusReport(
-            client_order_id=query.client_order_id,
-            order_id=(state.order_id if state is not None else None) or "NONE",
-            symbol=state.symbol if state is not None else query.symbol,
-            side=state.side if state is not None else query.side,
-            status=fix44_status(state.status) if state is not None else OrderStatus.REJECTED,
-            order_quantity=state.quantity if state is not None else 0.0,
-            cum_quantity=state.filled_quantity if state is not None else 0.0,
-            leaves_quantity=state.leaves_quantity if state is not None else 0.0,
-            average_price=state.average_price if state is not None else 0.0,
-            ts_ns=answer.ts_ns,
-            known=state is not None,
-            request_id=query.request_id or None,
-            text="" if state is not None else f"unknown order {query.client_order_id!r}",
-        )
         exec_id = f"{self.exchange.engine.config.exec_id_prefix}S{self._status_count}"
         body = status.order_status_report(report, exec_id)
-        lineage = self._roots.get((answer.owner, query.client_order_id), Lineage())
-        self._send(answer.owner, session_id, MsgType.EXECUTION_REPORT, body, lineage)
+        lineage = self._roots.get((owner, cid), Lineage())
+        self._send(owner, session_id, MsgType.EXECUTION_REPORT, body, lineage)
 
     def _business_reject(self, raw: str, reason: str, session_id: fix.SessionID) -> None:
         fields = fields_from_engine(raw)
@@ -236,6 +258,7 @@ class VenueWorker:
 
     # ------------------------------------------------------------------ outbound
     def send_report(self, report: MatchReport) -> None:
+        self._remember(report)
         if report.state.client_order_id in self.suppressed or (
             report.event.client_order_id in self.suppressed
         ):
@@ -248,6 +271,20 @@ class VenueWorker:
         cid = report.event.client_order_id
         lineage = self._roots.get((report.owner, cid), Lineage(cid))
         self._send(report.owner, session_id, msg_type, body, lineage)
+
+    def _remember(self, report: MatchReport) -> None:
+        """Log the order's new state (orders the venue never accepted have no OrderID)."""
+        if self.order_log is None or report.state.order_id is None:
+            return
+        event = report.event
+        if isinstance(event, OrderReplaced):  # the old ClOrdID is done
+            old = dataclasses.replace(
+                report.state,
+                client_order_id=event.orig_client_order_id,
+                status=OrderStatus.REPLACED,
+            )
+            self.order_log.record(old)
+        self.order_log.record(report.state)
 
     def _send(
         self,

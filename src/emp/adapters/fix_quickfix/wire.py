@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 import quickfix as fix
 
-from emp.adapters.fix_codec import encode
+from emp.adapters.fix_codec import encode, status
 from emp.adapters.fix_codec.encode import Body
 from emp.adapters.fix_codec.records import NO_ORDER_ID, OrderReportState
 from emp.adapters.fix_codec.tags import CxlRejResponseTo, MsgType, Tag
 from emp.adapters.fix_codec.values import format_utc_timestamp
-from emp.domain.events import OrderCancelRejected, OrderRejected, RejectCode
-from emp.domain.matching import MatchReport, OrderState
-from emp.domain.orders import OrderStatus
+from emp.domain.events import OrderCancelRejected
+from emp.domain.matching import MassStatusQuery, MatchReport, OrderState, StatusQuery
+from emp.domain.orders import OrderSide, OrderStatus
 
 
 def build_message(msg_type: str, body: Body, header: Iterable[tuple[int, str]] = ()) -> fix.Message:
@@ -26,18 +25,9 @@ def build_message(msg_type: str, body: Body, header: Iterable[tuple[int, str]] =
     return fix.Message(f"8=FIX.4.4\x019={len(payload)}\x01{payload}10=000\x01", False)
 
 
-def fix44_status(status: OrderStatus) -> OrderStatus:
-    """The OrdStatus FIX 4.4 can carry: it dropped 5 (Replaced); a replaced ClOrdID is
-    reported done, as CANCELED (4), its successor carrying the order on."""
-    return OrderStatus.CANCELED if status is OrderStatus.REPLACED else status
-
-
 def report_state(state: OrderState) -> OrderReportState:
-    """The codec's view of a matching-engine order state, OrdStatus made explicit.
-
-    The explicit status matters for a replace: FIX 4.4 reports ExecType 5 (Replace) with
-    the new order's OrdStatus (0, 1 or 2), never OrdStatus 5, which it no longer has.
-    """
+    """The codec's view of a matching-engine order state, OrdStatus made explicit (the
+    codec writes it as FIX 4.4 has it: a replace says the order's current status)."""
     return OrderReportState(
         symbol=state.symbol,
         side=state.side,
@@ -46,23 +36,14 @@ def report_state(state: OrderState) -> OrderReportState:
         cum_quantity=state.filled_quantity,
         leaves_quantity=state.leaves_quantity,
         average_price=state.average_price,
-        order_status=fix44_status(state.status),
+        order_status=state.status,
     )
 
 
-#: OrdRejReason (103) values in FIX 4.4's dictionary (18, invalid price increment, is 5.0).
-FIX44_ORD_REJ_REASONS = frozenset({*range(12), 13, 14, 15, 99})
-
-
 def report_message(report: MatchReport) -> tuple[str, Body]:
-    """(MsgType, body) of the ExecutionReport or OrderCancelReject for ``report``.
-
-    A reject code FIX 4.4 lacks is sent as 99 (Other); Text (58) keeps the reason.
-    """
+    """(MsgType, body) of the ExecutionReport or OrderCancelReject for ``report``."""
     state = report_state(report.state)
     event = report.event
-    if isinstance(event, OrderRejected) and event.code not in FIX44_ORD_REJ_REASONS:
-        event = dataclasses.replace(event, code=RejectCode.OTHER)
     if isinstance(event, OrderCancelRejected):
         replace = report.replace_request
         body = encode.order_cancel_reject(
@@ -73,6 +54,76 @@ def report_message(report: MatchReport) -> tuple[str, Body]:
         )
         return MsgType.ORDER_CANCEL_REJECT, body
     return MsgType.EXECUTION_REPORT, encode.execution_report(event, state, report.exec_id)
+
+
+def status_report(
+    state: OrderState,
+    ts_ns: int,
+    *,
+    request_id: str | None = None,
+    mass: tuple[str, int, bool] | None = None,
+) -> status.OrderStatusReport:
+    """The status report (150=I) of a known order; ``mass`` is (MassStatusReqID,
+    TotNumReports, LastRptRequested) in an answer to a mass status request."""
+    return status.OrderStatusReport(
+        client_order_id=state.client_order_id,
+        order_id=state.order_id or NO_ORDER_ID,
+        symbol=state.symbol,
+        side=state.side,
+        status=state.status,
+        order_quantity=state.quantity,
+        cum_quantity=state.filled_quantity,
+        leaves_quantity=state.leaves_quantity,
+        average_price=state.average_price,
+        ts_ns=ts_ns,
+        known=True,
+        request_id=request_id,
+        text="",
+        mass_request_id=mass[0] if mass else None,
+        total_reports=mass[1] if mass else None,
+        last_report=mass[2] if mass else False,
+    )
+
+
+def unknown_order_report(query: StatusQuery, ts_ns: int) -> status.OrderStatusReport:
+    """The answer to a 35=H about an order the venue does not know (39=8, 103=5)."""
+    return status.OrderStatusReport(
+        client_order_id=query.client_order_id,
+        order_id=NO_ORDER_ID,
+        symbol=query.symbol,
+        side=query.side,
+        status=OrderStatus.REJECTED,
+        order_quantity=0.0,
+        cum_quantity=0.0,
+        leaves_quantity=0.0,
+        average_price=0.0,
+        ts_ns=ts_ns,
+        known=False,
+        request_id=query.request_id or None,
+        text=f"unknown order {query.client_order_id!r}",
+    )
+
+
+def no_order_report(query: MassStatusQuery, ts_ns: int) -> status.OrderStatusReport:
+    """The single answer to a mass status request when no order is working."""
+    return status.OrderStatusReport(
+        client_order_id="",
+        order_id=NO_ORDER_ID,
+        symbol=query.symbol or status.NO_SYMBOL,
+        side=query.side or OrderSide.BUY,
+        status=OrderStatus.REJECTED,
+        order_quantity=0.0,
+        cum_quantity=0.0,
+        leaves_quantity=0.0,
+        average_price=0.0,
+        ts_ns=ts_ns,
+        known=True,
+        request_id=None,
+        text="no working orders",
+        mass_request_id=query.request_id,
+        total_reports=0,
+        last_report=True,
+    )
 
 
 def possible_duplicate_header(original: fix.Message, *, resend: bool) -> list[tuple[int, str]]:

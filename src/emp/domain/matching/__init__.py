@@ -9,7 +9,14 @@ ordering on top. The served FIX venue and in-process simulations use the same cl
 from emp.domain.matching.book import OrderBook, PriceLevel, Trade
 from emp.domain.matching.engine import LiquidityCounters, MatchingConfig, MatchingEngine
 from emp.domain.matching.errors import InvalidMarketData
-from emp.domain.matching.exchange import Delivery, SimulatedExchange, StatusAnswer, StatusQuery
+from emp.domain.matching.exchange import (
+    Delivery,
+    MassStatusAnswer,
+    MassStatusQuery,
+    SimulatedExchange,
+    StatusAnswer,
+    StatusQuery,
+)
 from emp.domain.matching.latency import FixedLatency, LatencyModel, LogNormalLatency
 from emp.domain.matching.liquidity import SyntheticLiquidity, bar_updates, ladder
 from emp.domain.matching.market_data import BookSnapshot, MarketUpdate, TradePrint
@@ -26,6 +33,8 @@ __all__ = [
     "LiquidityCounters",
     "LogNormalLatency",
     "MarketUpdate",
+    "MassStatusAnswer",
+    "MassStatusQuery",
     "MatchReport",
     "MatchingConfig",
     "MatchingEngine",

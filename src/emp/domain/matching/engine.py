@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
@@ -57,6 +58,7 @@ from emp.domain.matching.venue_order import (
     lots_to_quantity,
     price_to_ticks,
     quantity_to_lots,
+    restored_order,
     ticks_to_price,
 )
 from emp.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
@@ -143,6 +145,29 @@ class MatchingEngine:
 
     def is_open(self, symbol: str) -> bool:
         return symbol not in self._closed
+
+    def restore(self, states: Iterable[OrderState]) -> int:
+        """Take back the orders a previous run of the venue held, oldest first (each
+        order's last known state): working LIMIT orders rest again in that order, behind
+        what is already displayed; done ones answer status requests; REPLACED states are
+        the old ClOrdIDs of replace chains. Returns how many orders came back."""
+        restored = 0
+        for state in states:
+            key = (state.owner, state.client_order_id)
+            if state.status is OrderStatus.REPLACED:
+                self._replaced[key] = state
+                continue
+            instrument = self._instruments.get(state.symbol)
+            if instrument is None or state.order_id is None or key in self._orders:
+                continue
+            order = restored_order(state, instrument, sequence=self._sequence + 1)
+            self._sequence += 1
+            self._order_count += 1
+            restored += 1
+            self._orders[key] = order
+            if order.price_ticks is not None and order.leaves_lots > 0:
+                self._books[state.symbol].rest(order)
+        return restored
 
     # ------------------------------------------------------------------ sessions
     def open_market(self, symbol: str | None = None) -> None:

@@ -43,16 +43,43 @@ class StatusAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class MassStatusQuery:
+    """A client asks for every one of its working orders (FIX OrderMassStatusRequest),
+    optionally only those of one symbol and/or side."""
+
+    request_id: str
+    symbol: str | None = None
+    side: OrderSide | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MassStatusAnswer:
+    """The venue's answer to a :class:`MassStatusQuery`: the owner's working orders, in
+    the order they were accepted (empty when none)."""
+
+    owner: str
+    query: MassStatusQuery
+    states: tuple[OrderState, ...]
+    ts_ns: int
+
+
+#: What a client asks about its orders.
+Query = StatusQuery | MassStatusQuery
+#: What the venue answers: a report or an answer to a query.
+Answer = MatchReport | StatusAnswer | MassStatusAnswer
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """A report (or a status answer) and the time its owner receives it."""
 
-    report: MatchReport | StatusAnswer
+    report: Answer
     delivered_ns: int
 
 
 @dataclass(frozen=True, slots=True)
 class _Arrival:
-    command: VenueCommand | StatusQuery | None
+    command: VenueCommand | Query | None
     owner: str
     update: MarketUpdate | None
 
@@ -65,7 +92,7 @@ class SimulatedExchange:
         self._latency: LatencyModel = latency if latency is not None else FixedLatency()
         self._order = count()
         self._pending: list[tuple[int, int, _Arrival]] = []
-        self._outbox: list[tuple[int, int, MatchReport | StatusAnswer]] = []
+        self._outbox: list[tuple[int, int, Answer]] = []
         self._last_arrival: dict[str, int] = {}
         self._last_delivery: dict[str, int] = {}
         self._now_ns: int | None = None
@@ -75,11 +102,11 @@ class SimulatedExchange:
         """The time the exchange has been advanced to (``None`` before the first advance)."""
         return self._now_ns
 
-    def send(self, command: VenueCommand | StatusQuery, *, owner: str = "", sent_ns: int) -> int:
+    def send(self, command: VenueCommand | Query, *, owner: str = "", sent_ns: int) -> int:
         """Schedule ``command``; returns the time it reaches the engine.
 
-        A :class:`StatusQuery` travels like a command, so it is answered after everything
-        the owner sent before it.
+        A :class:`StatusQuery` or :class:`MassStatusQuery` travels like a command, so it is
+        answered after everything the owner sent before it.
         """
         arrival = max(sent_ns + self._latency.entry_delay_ns(), self._last_arrival.get(owner, 0))
         self._last_arrival[owner] = arrival
@@ -114,7 +141,7 @@ class SimulatedExchange:
             delivered.append(Delivery(report, at))
         return delivered
 
-    def _process(self, arrival: _Arrival, at: int) -> list[MatchReport | StatusAnswer]:
+    def _process(self, arrival: _Arrival, at: int) -> list[Answer]:
         if arrival.update is not None:
             return list(self.engine.apply(arrival.update))
         match arrival.command:
@@ -122,6 +149,14 @@ class SimulatedExchange:
                 state = self.engine.order(query.client_order_id, arrival.owner)
                 answer = StatusAnswer(owner=arrival.owner, query=query, state=state, ts_ns=at)
                 return [answer]
+            case MassStatusQuery() as mass:
+                states = tuple(
+                    state
+                    for state in self.engine.open_orders(arrival.owner)
+                    if (mass.symbol is None or state.symbol == mass.symbol)
+                    and (mass.side is None or state.side is mass.side)
+                )
+                return [MassStatusAnswer(arrival.owner, mass, states, at)]
             case SubmitOrder() as command:
                 return list(self.engine.submit(command, now_ns=at, owner=arrival.owner))
             case CancelOrder() as command:

@@ -19,7 +19,11 @@ def ticks_to_price(ticks: int, instrument: Instrument) -> float:
 
 
 def lots_to_quantity(lots: int, instrument: Instrument) -> float:
-    return round(lots * instrument.lot_size, 12)
+    lot_size = instrument.lot_size
+    whole = int(lot_size)
+    if whole == lot_size:  # a whole lot size: the product is exact, no rounding needed
+        return float(lots * whole)
+    return round(lots * lot_size, 12)
 
 
 def price_to_ticks(price: float, instrument: Instrument) -> int:
@@ -92,3 +96,30 @@ class VenueOrder:
             average_price=self.average_price(),
             status=self.status,
         )
+
+
+def restored_order(state: OrderState, instrument: Instrument, *, sequence: int) -> VenueOrder:
+    """A :class:`VenueOrder` rebuilt from its last reported state (a venue restart).
+
+    Ticks and lots come back exactly; the sum of fill ticks is rebuilt from the average
+    price, which is exact for orders filled at one price and within rounding otherwise.
+    """
+    filled_lots = quantity_to_lots(state.filled_quantity, instrument)
+    average_ticks = state.average_price / instrument.tick_size
+    return VenueOrder(
+        owner=state.owner,
+        client_order_id=state.client_order_id,
+        order_id=state.order_id or "",
+        instrument=instrument,
+        side=state.side,
+        order_type=state.order_type,
+        time_in_force=state.time_in_force,
+        price_ticks=None
+        if state.limit_price is None
+        else price_to_ticks(state.limit_price, instrument),
+        quantity_lots=quantity_to_lots(state.quantity, instrument),
+        sequence=sequence,
+        filled_lots=filled_lots,
+        filled_tick_lots=round(average_ticks * filled_lots),
+        status=state.status,
+    )

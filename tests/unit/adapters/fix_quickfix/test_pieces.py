@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -90,9 +94,100 @@ class TestAuditJournal:
 
     def test_the_journal_offers_no_way_to_change_a_row(self):
         public = {name for name in dir(DuckDBAuditJournal) if not name.startswith("_")}
-        assert public == {"open", "close", "append", "flush", "rows", "for_order", "verify"}
+        assert public == {
+            *("open", "close", "append", "flush", "rows", "for_order", "verify", "pending")
+        }
 
     def test_an_unopenable_journal_says_where(self, tmp_path):
         (tmp_path / "dir.duckdb").mkdir()
         with pytest.raises(StoreUnavailable, match="dir.duckdb"):
             DuckDBAuditJournal(tmp_path / "dir.duckdb").open()
+
+
+class TestAuditJournalColumns:
+    def test_tags_are_the_first_occurrence_and_absent_ones_are_null(self, tmp_path):
+        journal = DuckDBAuditJournal(tmp_path / "audit.duckdb")
+        journal.open()
+        raw = "8=FIX.4.4\x0135=8\x0134=7\x0197=Y\x0137=O1\x0111=a\x0117=E1\x0111=b\x01"
+        journal.append(recorded_ns=5, session="S", direction="in", raw=raw)
+        (row,) = journal.rows()
+        journal.close()
+        assert (row["msg_type"], row["msg_seq_num"], row["poss_dup"]) == ("8", 7, True)
+        assert (row["cl_ord_id"], row["order_id"], row["exec_id"]) == ("a", "O1", "E1")
+        assert row["orig_cl_ord_id"] is None and row["strategy"] is None
+
+    def test_every_credential_tag_is_masked_wherever_it_stands(self, tmp_path):
+        journal = DuckDBAuditJournal(tmp_path / "audit.duckdb")
+        journal.open()
+        raw = "554=first\x0135=A\x01925=second\x0196=third\x011554=kept\x011404=fourth\x01"
+        journal.append(recorded_ns=1, session="S", direction="out", raw=raw)
+        (row,) = journal.rows()
+        journal.close()
+        assert row["raw"] == "554=***|35=A|925=***|96=***|1554=kept|1404=***|"
+        assert row["raw"] == redact_fix(raw).replace("\x01", "|")
+        assert row["poss_dup"] is False and row["msg_seq_num"] is None
+
+
+class TestAuditJournalWriter:
+    def test_append_only_keeps_the_message_and_a_clean_close_writes_it(self, tmp_path):
+        path = tmp_path / "audit.duckdb"
+        journal = DuckDBAuditJournal(path, flush_every=10_000, flush_interval_s=60)
+        journal.open()
+        for i in range(5):
+            journal.append(recorded_ns=i, session="S", direction="in", raw=f"35=8\x0111=o{i}\x01")
+        assert journal.pending == 5  # nothing written on the caller's thread
+        journal.close()
+        reopened = DuckDBAuditJournal(path)
+        reopened.open()
+        assert [r["cl_ord_id"] for r in reopened.rows()] == [f"o{i}" for i in range(5)]
+        reopened.close()
+
+    def test_the_writer_thread_writes_kept_messages_within_its_interval(self, tmp_path):
+        journal = DuckDBAuditJournal(tmp_path / "audit.duckdb", flush_interval_s=0.02)
+        journal.open()
+        try:
+            journal.append(recorded_ns=1, session="S", direction="out", raw="35=D\x0111=a\x01")
+            deadline = time.monotonic() + 5
+            while journal.pending and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert journal.pending == 0
+        finally:
+            journal.close()
+
+    def test_appends_from_many_threads_are_each_written_once(self, tmp_path):
+        path = tmp_path / "audit.duckdb"
+        journal = DuckDBAuditJournal(path, flush_every=64, flush_interval_s=0.01)
+        journal.open()
+
+        def write(n: int) -> None:
+            for i in range(300):
+                raw = f"35=8\x0111=t{n}-{i}\x01"
+                journal.append(recorded_ns=i, session="S", direction="in", raw=raw)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        journal.close()
+        reopened = DuckDBAuditJournal(path)
+        reopened.open()
+        assert reopened.verify() == 1200
+        assert len({r["cl_ord_id"] for r in reopened.rows()}) == 1200
+        reopened.close()
+
+    def test_a_spool_left_by_a_crash_is_taken_in_at_the_next_open(self, tmp_path):
+        path = tmp_path / "audit.duckdb"
+        spooled = [[1, 5, "S", "in", "o1", None, None, "35=8|11=o1|"]]
+        spooled.append([2, 6, "S", "out", "o1", None, None, "35=F|11=c1|41=o1|"])
+        lines = [json.dumps(row) for row in spooled]
+        (tmp_path / "audit.duckdb.spool").write_text("\n".join(lines) + '\n[3, 7, "S"')
+        journal = DuckDBAuditJournal(path)
+        journal.open()
+        try:
+            assert [(r["seq"], r["cl_ord_id"]) for r in journal.rows()] == [(1, "o1"), (2, "c1")]
+            journal.append(recorded_ns=8, session="S", direction="in", raw="35=8\x0111=o2\x01")
+            assert journal.verify() == 3
+        finally:
+            journal.close()
+        assert (tmp_path / "audit.duckdb.spool").read_text() == ""
