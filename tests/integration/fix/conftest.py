@@ -41,16 +41,6 @@ PASSWORD = "s3cr3t-Pa55word"
 INSTRUMENTS = InstrumentRegistry([Instrument(symbol=SYMBOL, tick_size=0.01, lot_size=1.0)])
 
 
-def non_loopback_address() -> str:
-    """This machine's address on its default route (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
-        address = sock.getsockname()[0]
-    if address.startswith("127."):
-        raise RuntimeError("this test needs a non-loopback IPv4 address on this machine")
-    return address
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

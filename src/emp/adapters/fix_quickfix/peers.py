@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 _ESTABLISHED = "01"
@@ -41,15 +41,26 @@ def _address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return address.ipv4_mapped or address
 
 
-def peers_on(port: int) -> list[str] | None:
+#: The kernel's TCP tables (IPv4, IPv6): one row per socket, with its inode.
+TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+
+
+def peers_on(
+    port: int,
+    *,
+    tcp_tables: Sequence[str | Path] = TCP_TABLES,
+    own_inodes: Callable[[], set[str]] = _own_socket_inodes,
+) -> list[str] | None:
     """Remote addresses of this process's established connections whose local port is
-    ``port`` (the connections an acceptor on ``port`` accepted); ``None`` without /proc."""
+    ``port`` (the connections an acceptor on ``port`` accepted); ``None`` without /proc.
+    ``tcp_tables`` and ``own_inodes`` are where the tables and this process's sockets are
+    read from (tests give recorded tables)."""
     try:
-        inodes = _own_socket_inodes()
+        inodes = own_inodes()
     except OSError:
         return None
     peers: list[str] = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in tcp_tables:
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
@@ -64,13 +75,15 @@ def peers_on(port: int) -> list[str] | None:
     return peers
 
 
-def loopback_only(port: int) -> Callable[[], str | None]:
+def loopback_only(
+    port: int, peers: Callable[[int], list[str] | None] | None = None
+) -> Callable[[], str | None]:
     """A Logon check for an acceptor on ``port``: the reason to refuse, if any connection
-    on the port comes from a non-loopback address."""
+    on the port comes from a non-loopback address (``peers``: :func:`peers_on`)."""
 
     def check() -> str | None:
-        peers = peers_on(port)
-        remote = sorted({p for p in peers or () if not ipaddress.ip_address(p).is_loopback})
+        found = (peers or peers_on)(port)  # looked up per call: the module's, unless given
+        remote = sorted({p for p in found or () if not ipaddress.ip_address(p).is_loopback})
         if remote:
             return (
                 f"connections from {', '.join(remote)} are refused: "
