@@ -168,7 +168,7 @@ def feed_changes(lab: LiveLab, rng: np.random.Generator, n: int, *, first_ts: in
     for i in range(n):
         symbol = (SYMBOL, OTHER)[i % 3 == 2]
         lab.venue.feed(random_book(rng, first_ts + i, symbol))
-        assert lab.md.wait_until(lambda: lab.synced(SYMBOL) and lab.synced(OTHER)), (
+        assert lab.md.wait_until(lambda: lab.synced(SYMBOL) and lab.synced(OTHER), 15), (
             f"the books differ from the venue's after change {i}"
         )
 
@@ -177,17 +177,17 @@ class TestReconnect:
     def test_a_restarted_venue_is_rejoined_and_the_books_resync_to_it(self, live: LiveLab) -> None:
         threads_before = {t.ident for t in threading.enumerate()}
         live.md.subscribe([SYMBOL, OTHER])
-        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER))
+        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER), 15)
         feed_changes(live, np.random.default_rng(1), 6, first_ts=10)
         live.kill_venue()  # logs every session out, then stops
-        assert live.md.wait_until(lambda: live.md.sessions_lost == 1, 5)
+        assert live.md.wait_until(lambda: live.md.sessions_lost == 1, 15)
         assert live.md.books.is_stale(SYMBOL) and live.md.books.is_stale(OTHER)
         stale = [e for e in live.md.book_events if isinstance(e, InstrumentWentStale)]
         assert {e.symbol for e in stale} == {SYMBOL, OTHER}
         assert all(e.reason == SESSION_LOST for e in stale)
 
         live.start_venue(seed=5)  # another market, its RptSeq series starts again at 0
-        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER), 15), (
+        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER), 30), (
             "the books never resynced to the restarted venue"
         )
         assert live.md.logons == 2 and live.md.resyncs == 2
@@ -217,16 +217,16 @@ class TestReconnect:
         self, live: LiveLab
     ) -> None:
         live.md.subscribe([SYMBOL])
-        assert live.md.wait_until(live.synced)
+        assert live.md.wait_until(live.synced, 15)
         assert live.venue.md_subscriptions(SYMBOL) == 1
         live.md.stop()
-        assert live.md.wait_until(lambda: live.venue.md_subscriptions(SYMBOL) == 0, 5)
+        assert live.md.wait_until(lambda: live.venue.md_subscriptions(SYMBOL) == 0, 15)
 
 
 class TestPriceLevels:
     def test_increments_carry_the_md_price_level_the_subscriber_checks(self, live: LiveLab) -> None:
         live.md.subscribe([SYMBOL, OTHER])
-        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER))
+        assert live.md.wait_until(lambda: live.synced(SYMBOL) and live.synced(OTHER), 15)
         feed_changes(live, np.random.default_rng(4), 5, first_ts=10)
         live.recording.close()
         lines = (live.root / "live.fix").read_bytes().splitlines()
@@ -238,7 +238,7 @@ class TestPriceLevels:
 class TestOrderLevel:
     def test_the_subscribers_order_book_aggregates_to_the_venues_book(self, l3: LiveLab) -> None:
         l3.md.subscribe([SYMBOL])
-        assert l3.md.wait_until(l3.synced)
+        assert l3.md.wait_until(l3.synced, 15)
         rng = np.random.default_rng(8)
         orders = l3.order_client()
         steps: list[SubmitOrder | CancelOrder | None] = [None] * 12
@@ -260,12 +260,17 @@ class TestOrderLevel:
             side=OrderSide.BUY,
         )
         for i, step in enumerate(steps):
+            before = l3.venue.order_image(SYMBOL)
             if step is None:
                 l3.venue.feed(random_book(rng, 10 + i))
             elif isinstance(step, SubmitOrder):
                 orders.submit_order(step)
             else:
                 orders.cancel_order(step)
+            if step is not None:  # the venue's book moves when it has taken the order
+                assert l3.md.wait_until(
+                    lambda before=before: l3.venue.order_image(SYMBOL) != before, 15
+                ), i
 
             def same_orders() -> bool:
                 book = l3.md.books.order_book(SYMBOL)
@@ -275,7 +280,7 @@ class TestOrderLevel:
                     and book.image() == l3.venue.order_image(SYMBOL)
                 )
 
-            assert l3.md.wait_until(same_orders), f"the order books differ after step {i}"
+            assert l3.md.wait_until(same_orders, 15), f"the order books differ after step {i}"
             if i == 3:  # our resting bid is in the feed under the venue's OrderID
                 book = l3.md.books.order_book(SYMBOL)
                 assert book is not None
