@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.e2e.alertmanager import free_port, post_kill_alert
+
 EMP = Path(sys.executable).parent / "emp"
 
 
@@ -89,3 +91,48 @@ class TestKillDuringPaper:
         assert summary["open_positions"] == 0
         assert summary["kill_switch_orders_filled"] >= 1
         assert [step["state"] for step in summary["risk_timeline"]][-1] == "HALTED"
+
+    def test_a_firing_alertmanager_alert_flattens_a_paper_session(self, tmp_path):
+        """The same session halted by a metrics alert posted to its webhook."""
+        port = free_port()
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+        environment["EMP_KILL_WEBHOOK_PORT"] = str(port)
+        session = subprocess.Popen(
+            [str(EMP), "paper", "--strategy", "buy_and_hold", "--bars", "400",
+             "--bar-interval-ms", "25", "--json"],
+            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            post_kill_alert(port)  # as soon as the session listens: during its first bars
+            out, err = session.communicate(timeout=120)
+        finally:
+            if session.poll() is None:
+                session.kill()
+        assert session.returncode == 0, err
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["risk_final_state"] == "HALTED"
+        assert summary["open_positions"] == 0
+
+
+class TestPaperHotState:
+    def test_a_paper_session_publishes_its_positions_and_heartbeat_to_redis(self, tmp_path):
+        from emp.adapters.redis_state import RedisStateStore
+        from tests.integration.stores.services import redis_server
+
+        with redis_server() as server:
+            result = emp(
+                "paper", "--bars", "120", "--strategy", "buy_and_hold", "--json", cwd=tmp_path,
+                env={"EMP_REDIS_URL": server.url, "EMP_STATE_NAMESPACE": "paper"},
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            summary = json.loads(result.stdout.strip().splitlines()[-1])
+            state = RedisStateStore(server.url, namespace="paper")
+            try:
+                positions = state.get_positions("paper-EMP")
+                beat = state.last_heartbeat("emp-paper.buy_and_hold")
+            finally:
+                state.close()
+        assert summary["hot_state"]["failed_writes"] == 0 and beat is not None
+        assert positions is not None and sum(abs(q) for q in positions.positions.values()) > 0
+        assert summary["open_positions"] == len(positions.positions)

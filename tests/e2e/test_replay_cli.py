@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tests.e2e.alertmanager import free_port, post_kill_alert
 from tests.integration.ingest_frames import good_frame
 
 EMP = Path(sys.executable).parent / "emp"
@@ -76,37 +73,6 @@ class TestReplay:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _post_alert(port: int, deadline_s: float = 30.0) -> None:
-    """POST one firing Alertmanager alert labelled emp_action=kill, once the hook listens."""
-    body = json.dumps(
-        {
-            "alerts": [
-                {"status": "firing", "labels": {"alertname": "EquityDrop", "emp_action": "kill"}}
-            ]
-        }
-    ).encode()
-    deadline = time.monotonic() + deadline_s
-    while True:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/alerts", data=body, method="POST",
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                assert response.status == 200
-                return
-        except (ConnectionRefusedError, urllib.error.URLError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def ingest_long(tmp_path: Path, rows: int = 120) -> None:
     path = tmp_path / "bars.csv"
     frame = good_frame(rows=rows, symbol="AAA")
@@ -121,7 +87,7 @@ def ingest_long(tmp_path: Path, rows: int = 120) -> None:
 class TestAlertmanagerKill:
     def test_a_firing_alert_posted_mid_replay_halts_it(self, tmp_path: Path) -> None:
         ingest_long(tmp_path)
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
         env["EMP_KILL_WEBHOOK_PORT"] = str(port)
         span_s = 170 * 86_400  # about 120 business days
@@ -131,7 +97,7 @@ class TestAlertmanagerKill:
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
-            _post_alert(port)
+            post_kill_alert(port)
             out, err = replay.communicate(timeout=120)
         finally:
             replay.kill()
@@ -143,7 +109,7 @@ class TestAlertmanagerKill:
     def test_without_an_alert_the_replay_ends_active(self, tmp_path: Path) -> None:
         ingest_long(tmp_path, rows=30)
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-        env["EMP_KILL_WEBHOOK_PORT"] = str(_free_port())
+        env["EMP_KILL_WEBHOOK_PORT"] = str(free_port())
         result = subprocess.run(
             [str(EMP), "data", "replay", "--json", "--no-progress"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
@@ -182,7 +148,7 @@ class TestHotStateInRedis:
     def test_an_unreachable_redis_is_a_one_line_error_naming_it(self, tmp_path: Path) -> None:
         ingest_long(tmp_path, rows=30)
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-        env["EMP_REDIS_URL"] = f"redis://:secret@127.0.0.1:{_free_port()}/0"
+        env["EMP_REDIS_URL"] = f"redis://:secret@127.0.0.1:{free_port()}/0"
         result = subprocess.run(
             [str(EMP), "data", "replay", "--json", "--no-progress"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,

@@ -15,8 +15,10 @@ never the record (runs, orders and fills stay in DuckDB/Postgres). So:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from emp.ports.clock import ClockPort
 from emp.ports.state_store import (
@@ -26,6 +28,10 @@ from emp.ports.state_store import (
     StateStorePort,
 )
 from emp.ports.store_errors import StoreError
+
+if TYPE_CHECKING:
+    from emp.app.containers import Container
+    from emp.app.settings import EmpSettings
 
 DEFAULT_REFRESH_NS = 1_000_000_000
 
@@ -143,3 +149,59 @@ class HotStatePublisher:
             return False
         self._writes += 1
         return True
+
+
+@contextmanager
+def session_hot_state(
+    settings: EmpSettings, container: Container, *, account: str, component: str
+) -> Iterator[HotStatePublisher | None]:
+    """The session's publisher, started (an unreachable Redis raises here) and closed after;
+    None without EMP_REDIS_URL."""
+    state = container.state_store()
+    if state is None:
+        yield None
+        return
+    hot = HotStatePublisher(
+        state,
+        container.clock(),
+        account=account,
+        component=component,
+        refresh_ns=int(settings.state_refresh_s * 1e9),
+        describe=state.describe(),
+    )
+    try:
+        hot.start()
+        yield hot
+    finally:
+        hot.close()
+
+
+def publishing_positions(
+    progress: Callable[[int, int], None] | None,
+    hot: HotStatePublisher | None,
+    positions: Callable[[], Mapping[str, float]],
+) -> Callable[[int, int], None] | None:
+    """``progress`` (called by the engine after every step) that also publishes the
+    session's ``positions()`` to ``hot``; ``progress`` itself without a publisher."""
+    if hot is None:
+        return progress
+
+    def step(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
+        hot.on_step(positions())
+
+    return step
+
+
+def hot_state_summary(hot: HotStatePublisher | None) -> dict[str, Any] | None:
+    """What a session's summary says about its hot state (None: not configured)."""
+    if hot is None:
+        return None
+    summary = hot.summary()
+    return {
+        "target": summary.target,
+        "writes": summary.writes,
+        "failed_writes": summary.failed_writes,
+        "last_error": summary.last_error,
+    }

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 import math
 import signal
@@ -25,7 +25,7 @@ from emp.adapters.clocks import SystemClock
 from emp.app.containers import build_container
 from emp.app.data_cli import console as _console
 from emp.app.errors import ConfigError
-from emp.app.hot_state import HotStatePublisher
+from emp.app.hot_state import HotStatePublisher, hot_state_summary, session_hot_state
 from emp.app.settings import load_settings
 from emp.domain.books import BookSynchronizer
 from emp.domain.errors import EmpError
@@ -304,7 +304,8 @@ def subscribe(
     )
     console = _console()
     shown: dict[str, str] = {}
-    hot = _quote_publisher(comp_id)
+    hot_state = contextlib.ExitStack()
+    hot = None
     quoted: dict[str, tuple[float, ...]] = {}
 
     def tick() -> None:
@@ -330,8 +331,16 @@ def subscribe(
 
     stop = threading.Event()
     try:
-        if hot is not None:
-            hot.start()  # an unreachable Redis is an error here, not a silent cache miss
+        # the live BBOs to Redis when EMP_REDIS_URL is set; an unreachable one fails here
+        emp_settings = load_settings()
+        hot = hot_state.enter_context(
+            session_hot_state(
+                emp_settings,
+                build_container(emp_settings),
+                account=comp_id,
+                component=f"emp-md-subscribe.{comp_id}",
+            )
+        )
         if recording is not None:
             recording.open()
         md.start()
@@ -345,11 +354,10 @@ def subscribe(
         md.stop()
         if recording is not None:
             recording.close()
-        if hot is not None:
-            hot.close()
+        hot_state.close()
     summary = _live_summary(md, names, recording)
     if hot is not None:
-        summary["hot_state"] = dataclasses.asdict(hot.summary())
+        summary["hot_state"] = hot_state_summary(hot)
     if as_json:
         print(json.dumps(summary))
         return
@@ -363,22 +371,6 @@ def subscribe(
 
 def _finite_or_none(x: float) -> float | None:
     return None if math.isnan(x) else x
-
-
-def _quote_publisher(comp_id: str) -> HotStatePublisher | None:
-    """Publishes the live BBOs to Redis when EMP_REDIS_URL is set (docs/data.md)."""
-    settings = load_settings()
-    if settings.redis_url is None:
-        return None
-    state = build_container(settings).state_store()
-    return HotStatePublisher(
-        state,
-        SystemClock(),
-        account=comp_id,
-        component=f"emp-md-subscribe.{comp_id}",
-        refresh_ns=int(settings.state_refresh_s * 1e9),
-        describe=state.describe(),
-    )
 
 
 def _publish_quotes(

@@ -164,8 +164,11 @@ def run_paper(
     from emp.adapters.clocks import ManualClock, SystemClock
     from emp.adapters.kill_file import KillFile
     from emp.adapters.synthetic import RegimeSwitchingBarSource
+    from emp.app.containers import build_container
     from emp.app.demo import market_feed_from, risk_config_from
     from emp.app.engine import BarEventEngine
+    from emp.app.hot_state import hot_state_summary, publishing_positions, session_hot_state
+    from emp.app.kill_signals import run_kill_signal
     from emp.app.plugins import make_plugin_manager
     from emp.app.settings import load_settings
     from emp.domain.instruments import Instrument, InstrumentRegistry
@@ -235,17 +238,31 @@ def run_paper(
             venue = fq.PaperFixVenue(server, client, instruments)
         else:
             venue = fq.RemoteFixVenue(client)
-        result = BarEventEngine(
-            bars=loaded,
-            instruments=instruments,
-            strategy=built,
-            risk=build_risk_manager(risk_config),
-            venue=venue,
-            clock=ManualClock(),
-            initial_cash=settings.initial_cash,
-            kill_signal=KillFile(settings.kill_file_path),
-            market=market_feed_from(settings, risk_config, sorted(loaded)),
-        ).run(_pacer(bar_interval_ms))
+        container = build_container(settings)
+        with (
+            run_kill_signal(settings, KillFile(settings.kill_file_path)) as kill_signal,
+            session_hot_state(
+                settings,
+                container,
+                account=f"paper-{fix_settings.sender_comp_id}",
+                component=f"emp-paper.{spec.name}",
+            ) as hot,
+        ):
+            engine = BarEventEngine(
+                bars=loaded,
+                instruments=instruments,
+                strategy=built,
+                risk=build_risk_manager(risk_config),
+                venue=venue,
+                clock=ManualClock(),
+                initial_cash=settings.initial_cash,
+                kill_signal=kill_signal,
+                market=market_feed_from(settings, risk_config, sorted(loaded)),
+            )
+            progress = publishing_positions(
+                _pacer(bar_interval_ms), hot, lambda: engine.portfolio.open_quantities()
+            )
+            result = engine.run(progress)
     finally:
         try:
             client.stop()
@@ -269,6 +286,7 @@ def run_paper(
         "fix_messages_received": client.messages_received,
         "duplicates_ignored": client.tracker.counters.duplicates,
         "journal": str(root / "client" / "audit.duckdb"),
+        "hot_state": hot_state_summary(hot),
     }
 
 

@@ -13,7 +13,6 @@ Register with ``data_app.command("replay")(replay)``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -26,13 +25,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from emp.app.containers import Container, build_container, close_stores
+from emp.app.containers import build_container, close_stores
 from emp.app.data_cli import DbOption, JsonOption, PgOption, console
 from emp.app.data_stores import open_stores
 from emp.app.demo import market_feed_from, risk_config_from
 from emp.app.engine import BarEventEngine, ProgressCallback
 from emp.app.errors import ConfigError
-from emp.app.hot_state import HotStatePublisher
+from emp.app.hot_state import hot_state_summary, publishing_positions, session_hot_state
 from emp.app.kill_signals import run_kill_signal
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import EmpSettings, load_settings
@@ -172,21 +171,15 @@ def replay_bars(
             kill_signal=kill_signal,
             market=market_feed_from(settings, risk_config, symbols),
         )
-        hot = _hot_state(settings, container, spec.name)
-        step: ProgressCallback = pacer
-        if hot is not None:
-            hot.start()  # an unreachable Redis is an error here, not a silent cache miss
-
-            def step(done: int, total: int) -> None:
-                pacer(done, total)
-                hot.on_step(engine.portfolio.open_quantities())
-
-        pacer.start()
-        try:
+        with session_hot_state(
+            settings,
+            container,
+            account=f"replay-{spec.name}",
+            component=f"emp-data-replay.{spec.name}",
+        ) as hot:
+            step = publishing_positions(pacer, hot, lambda: engine.portfolio.open_quantities())
+            pacer.start()
             result = engine.run(step)
-        finally:
-            if hot is not None:
-                hot.close()
     wall_s = monotonic() - (pacer.started or 0.0)
     span_s = int(timeline[-1] - timeline[0]) / NS_PER_SECOND
     return {
@@ -209,23 +202,8 @@ def replay_bars(
         "bars_per_s": sum(len(s) for s in bars.values()) / wall_s if wall_s > 0 else None,
         "max_lag_s": pacer.max_lag_s,
         "risk_final_state": result.risk_state.get("trading_state"),
-        "hot_state": dataclasses.asdict(hot.summary()) if hot is not None else None,
+        "hot_state": hot_state_summary(hot),
     }
-
-
-def _hot_state(settings: EmpSettings, container: Container, strategy: str):
-    """The publisher of this session's hot state, or None without EMP_REDIS_URL."""
-    state = container.state_store()
-    if state is None:
-        return None
-    return HotStatePublisher(
-        state,
-        container.clock(),
-        account=f"replay-{strategy}",
-        component=f"emp-data-replay.{strategy}",
-        refresh_ns=int(settings.state_refresh_s * NS_PER_SECOND),
-        describe=state.describe(),
-    )
 
 
 def _read_bars(
