@@ -112,3 +112,49 @@ def test_the_guard_breaks_when_a_forbidden_http_import_is_added(tree_copy, modul
     assert result.returncode != 0
     broken = re.search(r"FIX-only guard.*?(KEPT|BROKEN)", result.stdout, re.DOTALL)
     assert broken and broken[1] == "BROKEN", result.stdout
+
+
+# import-linter does not see the standard library, so its HTTP modules are checked here.
+STDLIB_HTTP = ("http.server", "http.client", "urllib.request", "socketserver", "xmlrpc")
+#: The one module allowed a stdlib HTTP server: the loopback Alertmanager kill-alert receiver.
+STDLIB_HTTP_ALLOWED = {"src/emp/adapters/alert_webhook/webhook.py": {"http.server"}}
+
+
+def stdlib_http_imports(path: Path) -> set[str]:
+    """The stdlib HTTP modules ``path`` imports (``import x`` / ``from x import y``)."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        found |= {n for n in names for m in STDLIB_HTTP if n == m or n.startswith(f"{m}.")}
+    return found
+
+
+def test_no_stdlib_http_client_or_server_outside_the_alert_receiver():
+    offenders = {}
+    for path in [*ROOT.glob("src/emp/**/*.py"), *ROOT.glob("plugins/*/src/**/*.py")]:
+        relative = path.relative_to(ROOT).as_posix()
+        allowed = STDLIB_HTTP_ALLOWED.get(relative, set())
+        extra = {
+            name
+            for name in stdlib_http_imports(path)
+            if not any(name == a or name.startswith(f"{a}.") for a in allowed)
+        }
+        if extra:
+            offenders[relative] = sorted(extra)
+    assert offenders == {}
+
+
+def test_the_stdlib_scan_would_catch_a_client(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import urllib.request\nfrom http.client import HTTPSConnection\n")
+    assert stdlib_http_imports(module) == {
+        "urllib.request",
+        "http.client",
+        "http.client.HTTPSConnection",
+    }
