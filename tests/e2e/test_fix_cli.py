@@ -3,11 +3,13 @@ cli.py: `app.add_typer(venue_app, name="venue")`, `app.add_typer(paper_app, name
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.e2e.alertmanager import free_port, post_kill_alert
@@ -65,26 +67,35 @@ class TestFixCommands:
         assert "EMP_FIX_PASSWORD" in result.stderr
 
 
+@contextlib.contextmanager
+def paced_paper_session(tmp_path: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
+    """`emp paper` of buy_and_hold over 400 bars 25 ms apart (10 s) in another process,
+    with no EMP_ settings but ``env``; killed on the way out if it still runs."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+    environment.update(env)
+    session = subprocess.Popen(
+        [str(EMP), "paper", "--strategy", "buy_and_hold", "--bars", "400",
+         "--bar-interval-ms", "25", "--json"],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        yield session
+    finally:
+        if session.poll() is None:
+            session.kill()
+
+
 class TestKillDuringPaper:
     def test_emp_kill_mid_session_flattens_everything_over_fix(self, tmp_path):
         """A paced paper session over real FIX; `emp kill` from another process halts it:
         every position is flattened by filled orders and the state ends HALTED."""
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-        session = subprocess.Popen(
-            [str(EMP), "paper", "--strategy", "buy_and_hold", "--bars", "400",
-             "--bar-interval-ms", "25", "--json"],
-            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        try:
+        with paced_paper_session(tmp_path) as session:
             time.sleep(4.0)  # logged on and holding positions, well before bar 400 (10 s)
             assert session.poll() is None, session.communicate()
             killed = emp("kill", "--reason", "risk desk says stop", cwd=tmp_path)
             assert killed.returncode == 0, killed.stderr
             out, err = session.communicate(timeout=120)
-        finally:
-            if session.poll() is None:
-                session.kill()
         assert session.returncode == 0, err
         summary = json.loads(out.strip().splitlines()[-1])
         assert summary["risk_final_state"] == "HALTED"
@@ -95,20 +106,9 @@ class TestKillDuringPaper:
     def test_a_firing_alertmanager_alert_flattens_a_paper_session(self, tmp_path):
         """The same session halted by a metrics alert posted to its webhook."""
         port = free_port()
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
-        environment["EMP_KILL_WEBHOOK_PORT"] = str(port)
-        session = subprocess.Popen(
-            [str(EMP), "paper", "--strategy", "buy_and_hold", "--bars", "400",
-             "--bar-interval-ms", "25", "--json"],
-            cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        try:
+        with paced_paper_session(tmp_path, EMP_KILL_WEBHOOK_PORT=str(port)) as session:
             post_kill_alert(port)  # as soon as the session listens: during its first bars
             out, err = session.communicate(timeout=120)
-        finally:
-            if session.poll() is None:
-                session.kill()
         assert session.returncode == 0, err
         summary = json.loads(out.strip().splitlines()[-1])
         assert summary["risk_final_state"] == "HALTED"

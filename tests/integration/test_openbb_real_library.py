@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from emp.adapters.openbb import OpenBBBarSource
 from emp.adapters.yahoo import YahooBarSource, YahooCache
-from emp.app.data_commands import data_app_ext, ingest_app
+from emp.app.data_commands import ingest_app
 from emp.domain.bar_validation import ValidationRules, validate_raw_bars
 from emp.domain.calendars import nyse_calendar
 from emp.ports.bar_source import BarSourceError, SymbolNotFound
@@ -43,6 +43,7 @@ from tests.fixtures.yahoo.recorded_transport import (
     forget_process_state,
     use_recorded_yahoo,
 )
+from tests.integration.ingest_cli import listing, run_ingest
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The inplace keyword:Warning"),
@@ -359,19 +360,7 @@ class TestEmptyAndFailedAnswers:
 
 # ---------------------------------------------------------------- emp ingest openbb
 def ingest(tmp_path: Path, *args: str) -> dict:
-    result = runner.invoke(
-        ingest_app,
-        ["openbb", *args, "--db", str(tmp_path / "emp.duckdb"), "--json", "--no-progress"],
-    )
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def listing(tmp_path: Path) -> list[dict]:
-    answer = runner.invoke(data_app_ext, ["ls", "--db", str(tmp_path / "emp.duckdb"), "--json"])
-    return json.loads(answer.stdout)
+    return run_ingest(tmp_path, "openbb", args)
 
 
 @pytest.fixture

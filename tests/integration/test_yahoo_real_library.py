@@ -10,7 +10,6 @@ socket or a real curl request.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 import time
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ import yfinance  # imported here: on import it adds a warnings filter that outra
 from typer.testing import CliRunner
 
 from emp.adapters.yahoo import SourceUnreachable, YahooBarSource, YahooCache, YFinanceFetcher
-from emp.app.data_commands import data_app_ext, ingest_app
 from emp.domain.bar_validation import ValidationRules, validate_raw_bars
 from emp.domain.calendars import nyse_calendar
 from emp.ports.bar_source import BarSourceError, SymbolNotFound
@@ -38,6 +36,7 @@ from tests.fixtures.yahoo.recorded_transport import (
     forget_process_state,
     use_recorded_yahoo,
 )
+from tests.integration.ingest_cli import listing, run_ingest
 
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
 
@@ -381,20 +380,7 @@ class TestCaching:
 
 # ---------------------------------------------------------------- emp ingest yahoo
 def ingest(tmp_path: Path, *args: str) -> dict:
-    result = runner.invoke(
-        ingest_app,
-        ["yahoo", *args, "--db", str(tmp_path / "emp.duckdb"), "--cache-dir",
-         str(tmp_path / "cache"), "--json", "--no-progress"],
-    )  # fmt: skip
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def listing(tmp_path: Path) -> list[dict]:
-    answer = runner.invoke(data_app_ext, ["ls", "--db", str(tmp_path / "emp.duckdb"), "--json"])
-    return json.loads(answer.stdout)
+    return run_ingest(tmp_path, "yahoo", args, ["--cache-dir", str(tmp_path / "cache")])
 
 
 @pytest.fixture

@@ -24,7 +24,12 @@ from emp.app.engine import RunResult
 from emp.domain.clock_time import ns_to_datetime, ns_to_iso
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.orders import OrderType
-from emp.domain.performance import drawdown_series, infer_periods_per_year, summarize
+from emp.domain.performance import (
+    PerformanceSummary,
+    drawdown_series,
+    infer_periods_per_year,
+    summarize,
+)
 from emp.domain.regime import WARMUP
 from emp.domain.run_analysis import (
     detect_regimes,
@@ -104,6 +109,21 @@ def _regret(stream: BarStream, result: RunResult) -> dict[str, Any]:
     return regret
 
 
+def summarize_run(result: RunResult) -> tuple[float, PerformanceSummary]:
+    """The periods per year inferred from the run's timestamps, and its performance."""
+    periods = infer_periods_per_year(result.ts_ns)
+    performance = summarize(
+        result.equity,
+        result.gross_exposure,
+        result.trades,
+        result.portfolio.fees_paid,
+        periods_per_year=periods,
+        traded_notional=math.fsum(f.notional for f in result.fills),
+        ts_ns=result.ts_ns,
+    )
+    return periods, performance
+
+
 def write_report(
     report_sink: ReportSinkPort,
     *,
@@ -121,16 +141,7 @@ def write_report(
     """
     if result.ts_ns.shape[0] == 0:
         raise InvalidConfiguration("the backtest read no bars")
-    periods = infer_periods_per_year(result.ts_ns)
-    performance = summarize(
-        result.equity,
-        result.gross_exposure,
-        result.trades,
-        result.portfolio.fees_paid,
-        periods_per_year=periods,
-        traded_notional=math.fsum(f.notional for f in result.fills),
-        ts_ns=result.ts_ns,
-    )
+    periods, performance = summarize_run(result)
     labels, regime_source = regime_labels(regimes, stream, result.ts_ns)
     analysis = {
         "fill_model": config["fill_model"],

@@ -11,12 +11,12 @@ a fold keeps its test bars up to the next fold's test start.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from emp.app.backtest_report import summarize_run
 from emp.app.engine import RunResult
 from emp.app.errors import ConfigError
 from emp.domain.clock_time import ns_to_iso
@@ -80,16 +80,7 @@ def spec_dict(spec: WalkForward) -> dict[str, Any]:
 
 
 def _metrics(result: RunResult) -> dict[str, Any]:
-    periods = infer_periods_per_year(result.ts_ns)
-    summary = summarize(
-        result.equity,
-        result.gross_exposure,
-        result.trades,
-        result.portfolio.fees_paid,
-        periods_per_year=periods,
-        traded_notional=math.fsum(f.notional for f in result.fills),
-        ts_ns=result.ts_ns,
-    )
+    _, summary = summarize_run(result)
     return {
         "return_pct": summary.total_return * 100.0,
         "sharpe": summary.sharpe,

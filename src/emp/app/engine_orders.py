@@ -95,18 +95,7 @@ class OrderPath:
             self._risk_input(intent, reference, bar.ts_ns, open_buy, open_sell)
         )
         quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
-        self._sequence += 1
-        order = Order(
-            client_order_id=f"{self._strategy.name}-{self._sequence}",
-            symbol=intent.symbol,
-            side=intent.side,
-            quantity=quantity,
-            order_type=intent.order_type,
-            limit_price=intent.limit_price,
-            time_in_force=intent.time_in_force,
-            strategy=self._strategy.name,
-            created_ns=bar.ts_ns,
-        )
+        order = self._new_order(intent, quantity, bar.ts_ns)
         self._orders[order.client_order_id] = order
         if not decision.approved:
             order.reject(f"risk: {decision.reason}")
@@ -116,6 +105,21 @@ class OrderPath:
         if decision.quantity is not None:
             self._risk_resizes += 1
         self._send(order)
+
+    def _new_order(self, intent: OrderIntent, quantity: float, ts_ns: int) -> Order:
+        """The next order of this strategy for ``intent``, with ``quantity`` (after risk)."""
+        self._sequence += 1
+        return Order(
+            client_order_id=f"{self._strategy.name}-{self._sequence}",
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            time_in_force=intent.time_in_force,
+            strategy=self._strategy.name,
+            created_ns=ts_ns,
+        )
 
     def _send(self, order: Order) -> None:
         self._working[order.client_order_id] = order
@@ -173,18 +177,7 @@ class OrderPath:
 
     def _record_refused(self, intent: OrderIntent, bar: Bar, reason: str) -> None:
         """An order the account refused: recorded REJECTED, never sent, never risk-checked."""
-        self._sequence += 1
-        order = Order(
-            client_order_id=f"{self._strategy.name}-{self._sequence}",
-            symbol=intent.symbol,
-            side=intent.side,
-            quantity=intent.quantity,
-            order_type=intent.order_type,
-            limit_price=intent.limit_price,
-            time_in_force=intent.time_in_force,
-            strategy=self._strategy.name,
-            created_ns=bar.ts_ns,
-        )
+        order = self._new_order(intent, intent.quantity, bar.ts_ns)
         self._orders[order.client_order_id] = order
         order.reject(reason)
         self._account_rejections += 1

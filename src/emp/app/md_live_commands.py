@@ -116,23 +116,20 @@ def serve(
 
     from emp.adapters.clocks import SystemClock
     from emp.adapters.synthetic import RegimeSwitchingBarSource
-    from emp.app.venue_commands import load_fix_settings, quickfix_adapter
+    from emp.app.venue_commands import (
+        load_fix_settings,
+        quickfix_adapter,
+        venue_credentials,
+        venue_server_config,
+    )
     from emp.domain.instruments import InstrumentRegistry
     from emp.domain.matching import SyntheticLiquidity
 
     fq = quickfix_adapter()
     settings = load_fix_settings()
-    if not insecure_no_auth and not settings.has_credentials:
-        raise ConfigError(
-            "set EMP_FIX_USERNAME and EMP_FIX_PASSWORD (the credentials clients must log on "
-            "with), or pass --insecure-no-auth for a throwaway local venue"
-        )
+    credentials = venue_credentials(fq, settings, insecure_no_auth)
     if liquidity not in ("generated", "bars"):
         raise ConfigError(f"--liquidity must be 'generated' or 'bars', was {liquidity!r}")
-    credentials = None
-    if not insecure_no_auth:
-        assert settings.username is not None and settings.password is not None
-        credentials = {settings.username: fq.Secret(settings.password.get_secret_value())}
     names = _names(symbols, "--symbols")
     instruments = InstrumentRegistry(
         Instrument(symbol=s, tick_size=tick_size, lot_size=lot_size) for s in names
@@ -151,15 +148,15 @@ def serve(
         ).load(names)
         sources = {s: BarLiquidity(bars[s], instruments[s], levels=levels) for s in names}
     root = data_dir or settings.data_dir / "md-venue"
-    config = fq.VenueServerConfig(
+    config = venue_server_config(
+        fq,
+        settings,
+        root,
         port=port,
-        store_dir=root / "store",
-        log_dir=root / "log",
         venue_comp_id=venue_comp_id,
         client_comp_ids=tuple(_names(clients, "--clients")),
         credentials=credentials,
-        data_dictionary=settings.data_dictionary,
-        liquidity_interval_ms=interval_ms,
+        interval_ms=interval_ms,
     )
     server = fq.MarketDataVenueServer(
         config,

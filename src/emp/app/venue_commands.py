@@ -93,6 +93,47 @@ def quickfix_adapter() -> Any:
     return fix_quickfix
 
 
+def venue_credentials(fq: Any, settings: FixSettings, insecure_no_auth: bool) -> Any:
+    """The Logon credentials a served venue accepts (username -> Secret), or ``None`` with
+    --insecure-no-auth; a ConfigError where the settings hold none and auth is on."""
+    if not insecure_no_auth and not settings.has_credentials:
+        raise ConfigError(
+            "set EMP_FIX_USERNAME and EMP_FIX_PASSWORD (the credentials clients must log on "
+            "with), or pass --insecure-no-auth for a throwaway local venue"
+        )
+    if insecure_no_auth:
+        return None
+    assert settings.username is not None and settings.password is not None
+    return {settings.username: fq.Secret(settings.password.get_secret_value())}
+
+
+def venue_server_config(
+    fq: Any,
+    settings: FixSettings,
+    root: Path,
+    *,
+    port: int,
+    venue_comp_id: str,
+    client_comp_ids: tuple[str, ...],
+    credentials: Any,
+    interval_ms: int,
+    **options: Any,
+) -> Any:
+    """A served venue's VenueServerConfig: store and logs under ``root``, the settings' data
+    dictionary, and any further VenueServerConfig ``options`` (loopback_only, tls)."""
+    return fq.VenueServerConfig(
+        port=port,
+        store_dir=root / "store",
+        log_dir=root / "log",
+        venue_comp_id=venue_comp_id,
+        client_comp_ids=client_comp_ids,
+        credentials=credentials,
+        data_dictionary=settings.data_dictionary,
+        liquidity_interval_ms=interval_ms,
+        **options,
+    )
+
+
 def _symbols(text: str) -> list[str]:
     symbols = [s.strip() for s in text.split(",") if s.strip()]
     if not symbols:
@@ -147,15 +188,7 @@ def serve(
 
     fq = quickfix_adapter()
     settings = load_fix_settings()
-    if not insecure_no_auth and not settings.has_credentials:
-        raise ConfigError(
-            "set EMP_FIX_USERNAME and EMP_FIX_PASSWORD (the credentials clients must log on "
-            "with), or pass --insecure-no-auth for a throwaway local venue"
-        )
-    credentials = None
-    if not insecure_no_auth:
-        assert settings.username is not None and settings.password is not None
-        credentials = {settings.username: fq.Secret(settings.password.get_secret_value())}
+    credentials = venue_credentials(fq, settings, insecure_no_auth)
     names = _symbols(symbols)
     instruments = InstrumentRegistry(
         Instrument(symbol=s, tick_size=tick_size, lot_size=lot_size) for s in names
@@ -171,15 +204,15 @@ def serve(
     tls = None
     if tls_certificate is not None:
         tls = fq.TlsFiles(certificate_file=tls_certificate, key_file=tls_key)
-    config = fq.VenueServerConfig(
+    config = venue_server_config(
+        fq,
+        settings,
+        root,
         port=port,
-        store_dir=root / "store",
-        log_dir=root / "log",
         venue_comp_id=venue_comp_id,
         client_comp_ids=tuple(_symbols(clients)),
         credentials=credentials,
-        data_dictionary=settings.data_dictionary,
-        liquidity_interval_ms=interval_ms,
+        interval_ms=interval_ms,
         loopback_only=not allow_remote,
         tls=tls,
     )

@@ -16,11 +16,7 @@ from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.fix_codec.md_session import decode_market_data
 from emp.adapters.fix_quickfix import (
     Backoff,
-    FixCredentials,
-    FixSessionConfig,
     QuickfixVenue,
-    Secret,
-    VenueServerConfig,
 )
 from emp.adapters.fix_quickfix.md_dictionary import md_data_dictionary
 from emp.adapters.fix_quickfix.md_publisher import MarketDataVenueServer, md_message
@@ -38,10 +34,17 @@ from emp.domain.market_data import (
 )
 from emp.domain.orders import OrderSide, OrderType
 from emp.ports.market_data import MarketDataUnavailable
-from tests.integration.fix.conftest import PASSWORD, FixLab, free_port
-from tests.integration.fix.test_md_over_fix import INSTRUMENTS, OTHER, SYMBOL, random_book
-
-MD_INSTRUMENTS = {s: INSTRUMENTS[s] for s in (SYMBOL, OTHER)}
+from tests.integration.fix.conftest import FixLab, free_port
+from tests.integration.fix.md_lab import (
+    INSTRUMENTS,
+    MD_INSTRUMENTS,
+    OTHER,
+    SYMBOL,
+    client_session,
+    credentials,
+    md_venue_config,
+    random_book,
+)
 
 
 class LiveLab:
@@ -58,17 +61,10 @@ class LiveLab:
         self.start_venue(seed=0)
         self.recording = SessionRecording(root / "live.fix").open()
         self.md = QuickfixMarketData(
-            FixSessionConfig(
-                host="127.0.0.1",
-                port=self.port,
-                sender_comp_id="EMPMD",
-                target_comp_id="EMPSIM",
-                store_dir=root / "md" / "store",
-                log_dir=root / "md" / "log",
-            ),
+            client_session(self.port, "EMPMD", root / "md"),
             clock=self.clock,
             instruments=MD_INSTRUMENTS,
-            credentials=FixCredentials(username="emp", password=Secret(PASSWORD)),
+            credentials=credentials(),
             backoff=Backoff(initial_s=0.05, max_s=0.2),
             on_raw=self.recording,
         )
@@ -77,13 +73,7 @@ class LiveLab:
 
     def start_venue(self, seed: int) -> MarketDataVenueServer:
         server = MarketDataVenueServer(
-            VenueServerConfig(
-                port=self.port,
-                store_dir=self.root / "venue" / "store",  # kept across restarts
-                log_dir=self.root / "venue" / "log",
-                client_comp_ids=("EMPMD", "EMP"),
-                credentials={"emp": Secret(PASSWORD)},
-            ),
+            md_venue_config(self.port, self.root / "venue"),  # the store kept across restarts
             instruments=INSTRUMENTS,
             clock=self.clock,
             initial_market=[random_book(np.random.default_rng(seed), 1)],
@@ -105,16 +95,9 @@ class LiveLab:
 
     def order_client(self) -> QuickfixVenue:
         self.orders = QuickfixVenue(
-            FixSessionConfig(
-                host="127.0.0.1",
-                port=self.port,
-                sender_comp_id="EMP",
-                target_comp_id="EMPSIM",
-                store_dir=self.root / "orders" / "store",
-                log_dir=self.root / "orders" / "log",
-            ),
+            client_session(self.port, "EMP", self.root / "orders"),
             clock=self.clock,
-            credentials=FixCredentials(username="emp", password=Secret(PASSWORD)),
+            credentials=credentials(),
         )
         self.orders.start()
         self.orders.wait_logged_on(10)
@@ -302,17 +285,10 @@ class TestOrderLevel:
 class TestRefusals:
     def test_wrong_credentials_are_refused_at_logon_and_not_retried(self, live: LiveLab) -> None:
         md = QuickfixMarketData(
-            FixSessionConfig(
-                host="127.0.0.1",
-                port=live.port,
-                sender_comp_id="EMP",
-                target_comp_id="EMPSIM",
-                store_dir=live.root / "wrong" / "store",
-                log_dir=live.root / "wrong" / "log",
-            ),
+            client_session(live.port, "EMP", live.root / "wrong"),
             clock=live.clock,
             instruments=MD_INSTRUMENTS,
-            credentials=FixCredentials(username="emp", password=Secret("not-it")),
+            credentials=credentials("not-it"),
             backoff=Backoff(initial_s=0.05, max_s=0.1),
         )
         with md, pytest.raises(MarketDataUnavailable, match="the venue refused our Logon"):
@@ -324,17 +300,10 @@ class TestRefusals:
         try:
             server = lab.server(clients=("EMPMD",))
             md = QuickfixMarketData(
-                FixSessionConfig(
-                    host="127.0.0.1",
-                    port=server.config.port,
-                    sender_comp_id="EMPMD",
-                    target_comp_id="EMPSIM",
-                    store_dir=tmp_path / "md" / "store",
-                    log_dir=tmp_path / "md" / "log",
-                ),
+                client_session(server.config.port, "EMPMD", tmp_path / "md"),
                 clock=lab.clock,
                 instruments=MD_INSTRUMENTS,
-                credentials=FixCredentials(username="emp", password=Secret(PASSWORD)),
+                credentials=credentials(),
             )
             lab._stops.append(md.stop)
             md.start()

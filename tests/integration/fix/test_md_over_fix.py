@@ -13,11 +13,7 @@ import quickfix
 from emp.adapters.clocks import SystemClock
 from emp.adapters.fix_codec.md_session import decode_market_data
 from emp.adapters.fix_quickfix import (
-    FixCredentials,
-    FixSessionConfig,
     QuickfixVenue,
-    Secret,
-    VenueServerConfig,
 )
 from emp.adapters.fix_quickfix.config import installed_data_dictionary
 from emp.adapters.fix_quickfix.md_publisher import (
@@ -29,35 +25,25 @@ from emp.adapters.fix_quickfix.md_subscriber import QuickfixMarketData
 from emp.domain.books import FeedState
 from emp.domain.commands import CancelOrder, SubmitOrder
 from emp.domain.errors import InvalidConfiguration
-from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.market_data import (
     InstrumentRecovered,
     InstrumentWentStale,
     MdIncrement,
     MdRequestRejected,
 )
-from emp.domain.matching.market_data import BookSnapshot
 from emp.domain.orders import OrderSide, OrderType
 from emp.ports.market_data import MarketDataPort
-from tests.integration.fix.conftest import PASSWORD, free_port
-
-SYMBOL = "ABC"
-OTHER = "XYZ"
-INSTRUMENTS = InstrumentRegistry(
-    [Instrument(symbol=s, tick_size=0.01, lot_size=1.0) for s in (SYMBOL, OTHER)]
+from tests.integration.fix.conftest import free_port
+from tests.integration.fix.md_lab import (
+    INSTRUMENTS,
+    MD_INSTRUMENTS,
+    OTHER,
+    SYMBOL,
+    client_session,
+    credentials,
+    md_venue_config,
+    random_book,
 )
-
-
-def random_book(rng: np.random.Generator, ts_ns: int, symbol: str = SYMBOL) -> BookSnapshot:
-    """A random uncrossed displayed book around 100.00."""
-    bids = sorted({int(t) for t in rng.integers(9_900, 10_000, size=rng.integers(1, 8))})
-    asks = sorted({int(t) for t in rng.integers(10_001, 10_100, size=rng.integers(1, 8))})
-    return BookSnapshot(
-        symbol=symbol,
-        ts_ns=ts_ns,
-        bids=tuple((t / 100, float(rng.integers(1, 50))) for t in reversed(bids)),
-        asks=tuple((t / 100, float(rng.integers(1, 50))) for t in asks),
-    )
 
 
 class MdLab:
@@ -67,30 +53,17 @@ class MdLab:
         self._clients: list[QuickfixVenue] = []
         self.port = port = free_port()
         self.server = MarketDataVenueServer(
-            VenueServerConfig(
-                port=port,
-                store_dir=root / "venue" / "store",
-                log_dir=root / "venue" / "log",
-                client_comp_ids=("EMPMD", "EMP"),
-                credentials={"emp": Secret(PASSWORD)},
-            ),
+            md_venue_config(port, root / "venue"),
             instruments=INSTRUMENTS,
             clock=self.clock,
             initial_market=[random_book(np.random.default_rng(0), 1)],
         )
         self.server.start()
         self.md = QuickfixMarketData(
-            FixSessionConfig(
-                host="127.0.0.1",
-                port=port,
-                sender_comp_id="EMPMD",
-                target_comp_id="EMPSIM",
-                store_dir=root / "md" / "store",
-                log_dir=root / "md" / "log",
-            ),
+            client_session(port, "EMPMD", root / "md"),
             clock=self.clock,
-            instruments={s: INSTRUMENTS[s] for s in (SYMBOL, OTHER)},
-            credentials=FixCredentials(username="emp", password=Secret(PASSWORD)),
+            instruments=MD_INSTRUMENTS,
+            credentials=credentials(),
         )
         self.md.start()
         self.md.wait_logged_on(10)
@@ -98,16 +71,9 @@ class MdLab:
     def order_client(self) -> QuickfixVenue:
         """EMP's order session to the same venue (stopped with the lab)."""
         venue = QuickfixVenue(
-            FixSessionConfig(
-                host="127.0.0.1",
-                port=self.port,
-                sender_comp_id="EMP",
-                target_comp_id="EMPSIM",
-                store_dir=self.root / "orders" / "store",
-                log_dir=self.root / "orders" / "log",
-            ),
+            client_session(self.port, "EMP", self.root / "orders"),
             clock=self.clock,
-            credentials=FixCredentials(username="emp", password=Secret(PASSWORD)),
+            credentials=credentials(),
         )
         self._clients.append(venue)
         venue.start()

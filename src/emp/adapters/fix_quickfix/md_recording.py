@@ -16,10 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from emp.ports.market_data import MarketDataUnavailable
-
-SOH = b"\x01"
-PIPE = b"|"
+from emp.adapters.fix_codec.recording_file import PIPE, SOH, check_separator, open_recording
 
 
 def renumbered(raw: bytes, seq_num: int) -> bytes:
@@ -49,10 +46,8 @@ class SessionRecording:
     """
 
     def __init__(self, path: Path | str, *, separator: bytes = PIPE) -> None:
-        if separator not in (PIPE, SOH):
-            raise ValueError(f"separator must be b'|' or b'\\x01', was {separator!r}")
         self.path = Path(path)
-        self._separator = separator
+        self._separator = check_separator(separator)
         self._handle: BinaryIO | None = None
         self._session: int | None = None
         self._next = 1
@@ -61,12 +56,7 @@ class SessionRecording:
 
     def open(self) -> SessionRecording:
         if self._handle is None:
-            try:
-                self._handle = self.path.open("wb")
-            except OSError as e:
-                raise MarketDataUnavailable(
-                    f"cannot write market-data recording {self.path}: {e}"
-                ) from e
+            self._handle = open_recording(self.path, "wb")
         return self
 
     def __enter__(self) -> SessionRecording:

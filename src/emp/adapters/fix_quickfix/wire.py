@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import quickfix as fix
 
@@ -85,18 +86,43 @@ def status_report(
     )
 
 
-def unknown_order_report(query: StatusQuery, ts_ns: int) -> status.OrderStatusReport:
-    """The answer to a 35=H about an order the venue does not know (39=8, 103=5)."""
+def _no_order_status(
+    *,
+    client_order_id: str,
+    symbol: str,
+    side: OrderSide,
+    ts_ns: int,
+    known: bool,
+    request_id: str | None,
+    text: str,
+    **mass_fields: Any,
+) -> status.OrderStatusReport:
+    """A status report about no order: 39=8, no OrderID, every quantity and price 0;
+    ``mass_fields`` are those of an answer to a mass status request."""
     return status.OrderStatusReport(
-        client_order_id=query.client_order_id,
+        client_order_id=client_order_id,
         order_id=NO_ORDER_ID,
-        symbol=query.symbol,
-        side=query.side,
+        symbol=symbol,
+        side=side,
         status=OrderStatus.REJECTED,
         order_quantity=0.0,
         cum_quantity=0.0,
         leaves_quantity=0.0,
         average_price=0.0,
+        ts_ns=ts_ns,
+        known=known,
+        request_id=request_id,
+        text=text,
+        **mass_fields,
+    )
+
+
+def unknown_order_report(query: StatusQuery, ts_ns: int) -> status.OrderStatusReport:
+    """The answer to a 35=H about an order the venue does not know (39=8, 103=5)."""
+    return _no_order_status(
+        client_order_id=query.client_order_id,
+        symbol=query.symbol,
+        side=query.side,
         ts_ns=ts_ns,
         known=False,
         request_id=query.request_id or None,
@@ -106,16 +132,10 @@ def unknown_order_report(query: StatusQuery, ts_ns: int) -> status.OrderStatusRe
 
 def no_order_report(query: MassStatusQuery, ts_ns: int) -> status.OrderStatusReport:
     """The single answer to a mass status request when no order is working."""
-    return status.OrderStatusReport(
+    return _no_order_status(
         client_order_id="",
-        order_id=NO_ORDER_ID,
         symbol=query.symbol or status.NO_SYMBOL,
         side=query.side or OrderSide.BUY,
-        status=OrderStatus.REJECTED,
-        order_quantity=0.0,
-        cum_quantity=0.0,
-        leaves_quantity=0.0,
-        average_price=0.0,
         ts_ns=ts_ns,
         known=True,
         request_id=None,

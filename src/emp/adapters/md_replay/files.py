@@ -13,10 +13,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from emp.adapters.fix_codec.recording_file import PIPE, SOH, check_separator, open_recording
 from emp.ports.market_data import MarketDataUnavailable
 
-SOH = b"\x01"
-PIPE = b"|"
 _TO_SOH = bytes.maketrans(PIPE, SOH)
 
 
@@ -60,20 +59,13 @@ class MdRecorder:
     """
 
     def __init__(self, path: Path | str, *, separator: bytes = PIPE) -> None:
-        if separator not in (PIPE, SOH):
-            raise ValueError(f"separator must be b'|' or b'\\x01', was {separator!r}")
         self._path = Path(path)
-        self._separator = separator
+        self._separator = check_separator(separator)
         self._handle: BinaryIO | None = None
         self.count = 0
 
     def __enter__(self) -> MdRecorder:
-        try:
-            self._handle = self._path.open("ab")
-        except OSError as e:
-            raise MarketDataUnavailable(
-                f"cannot write market-data recording {self._path}: {e}"
-            ) from e
+        self._handle = open_recording(self._path, "ab")
         return self
 
     def __exit__(

@@ -94,18 +94,10 @@ class FusedStepper:
         batch = xa.shape[0]
         if h.dtype is not np_dtype or h.shape != (batch, *self._h_shape):
             return None
-        if self._trapezoidal:
-            prev = self._trapezoid_arrays(state, batch)
-            if prev is None:
-                return None
-            x_prev, b_prev = prev
-            x_prev_new, b_prev_new = np.empty_like(x_prev), np.empty_like(b_prev)
-        else:
-            x_prev = b_prev = x_prev_new = b_prev_new = self._none3
-        if torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters):
+        prev = self._prev_arrays(state, batch)
+        if prev is None:
             return None
-        if not self.current():
-            return None
+        x_prev, b_prev, x_prev_new, b_prev_new = prev
         norm_w, w_in, dt_bias, a_param, d_skip, w_out = self._views
         out = np.empty_like(xa)
         h_new = np.empty_like(h)
@@ -113,12 +105,7 @@ class FusedStepper:
             xa, norm_w, self._eps, w_in, dt_bias, a_param, d_skip, w_out,
             h, x_prev, b_prev, self._layout, out, h_new, x_prev_new, b_prev_new,
         )  # fmt: skip
-        if self._trapezoidal:
-            new_state = SSDState(
-                torch.from_numpy(h_new), torch.from_numpy(x_prev_new), torch.from_numpy(b_prev_new)
-            )
-        else:
-            new_state = SSDState(torch.from_numpy(h_new))
+        new_state = self._new_state(h_new, x_prev_new, b_prev_new)
         return torch.from_numpy(out), new_state
 
     def try_sequence(self, projected: Tensor, state: SSDState) -> tuple[Tensor, SSDState] | None:
@@ -138,6 +125,27 @@ class FusedStepper:
         batch, length = proj.shape[0], proj.shape[1]
         if length == 0 or h.dtype is not np_dtype or h.shape != (batch, *self._h_shape):
             return None
+        prev = self._prev_arrays(state, batch)
+        if prev is None:
+            return None
+        x_prev, b_prev, x_prev_new, b_prev_new = prev
+        _, _, dt_bias, a_param, d_skip, _ = self._views
+        heads, head_dim, _ = self._h_shape
+        y = np.empty((batch, length, heads * head_dim), dtype=np_dtype)
+        h_new = np.empty_like(h)
+        sequence_kernel(
+            proj, dt_bias, a_param, d_skip, h, x_prev, b_prev, self._layout,
+            y, h_new, x_prev_new, b_prev_new,
+        )  # fmt: skip
+        new_state = self._new_state(h_new, x_prev_new, b_prev_new)
+        return torch.from_numpy(y), new_state
+
+    def _prev_arrays(
+        self, state: SSDState, batch: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The trapezoid inputs and outputs (x_prev, B_prev, x_prev_new, B_prev_new), empty
+        placeholders for a non-trapezoidal mixer, or ``None`` where the kernel does not
+        apply: a mismatched trapezoid state, a gradient needed, or stale parameters."""
         if self._trapezoidal:
             prev = self._trapezoid_arrays(state, batch)
             if prev is None:
@@ -150,21 +158,17 @@ class FusedStepper:
             return None
         if not self.current():
             return None
-        _, _, dt_bias, a_param, d_skip, _ = self._views
-        heads, head_dim, _ = self._h_shape
-        y = np.empty((batch, length, heads * head_dim), dtype=np_dtype)
-        h_new = np.empty_like(h)
-        sequence_kernel(
-            proj, dt_bias, a_param, d_skip, h, x_prev, b_prev, self._layout,
-            y, h_new, x_prev_new, b_prev_new,
-        )  # fmt: skip
+        return x_prev, b_prev, x_prev_new, b_prev_new
+
+    def _new_state(
+        self, h_new: np.ndarray, x_prev_new: np.ndarray, b_prev_new: np.ndarray
+    ) -> SSDState:
+        """The state after a kernel call, with the trapezoid memory where the mixer has it."""
         if self._trapezoidal:
-            new_state = SSDState(
+            return SSDState(
                 torch.from_numpy(h_new), torch.from_numpy(x_prev_new), torch.from_numpy(b_prev_new)
             )
-        else:
-            new_state = SSDState(torch.from_numpy(h_new))
-        return torch.from_numpy(y), new_state
+        return SSDState(torch.from_numpy(h_new))
 
     def _trapezoid_arrays(
         self, state: SSDState, batch: int

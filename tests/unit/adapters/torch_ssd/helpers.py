@@ -135,3 +135,24 @@ def assert_states_close(a: SSDState, b: SSDState, tolerance: float) -> None:
     if a.x_prev is not None:
         assert max_abs(a.x_prev - b.x_prev) <= tolerance
         assert max_abs(a.B_prev - b.B_prev) <= tolerance
+
+
+def seeded_case(
+    spec: dict, batch: int, length: int, seed: int
+) -> tuple[SSDBlock, torch.Tensor, SSDState]:
+    """A float64 block from ``spec``, inputs (batch, length, d_model) and a random start
+    state, each from its own seed derived from ``seed``."""
+    block = make_block(make_config(spec), seed)
+    x = inputs(batch, length, block.d_model, seed + 1)
+    return block, x, random_state(block, batch, seed + 2)
+
+
+def float32_twins(
+    spec: dict, batch: int, length: int, seed: int
+) -> tuple[SSDBlock, SSDBlock, torch.Tensor]:
+    """The same block from ``spec`` in float64 (the reference) and float32, and float64
+    inputs (batch, length, d_model)."""
+    config = make_config(spec)
+    reference_block = make_block(config, seed)
+    block32 = make_block(config, seed, torch.float32)
+    return reference_block, block32, inputs(batch, length, config.d_model, seed + 1)

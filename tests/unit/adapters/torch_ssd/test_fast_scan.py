@@ -15,11 +15,13 @@ from tests.unit.adapters.torch_ssd.helpers import (
     ALL_OPTIONS,
     assert_states_close,
     configs,
+    float32_twins,
     inputs,
     make_block,
     make_config,
     max_abs,
     random_state,
+    seeded_case,
 )
 
 _SMALL = {"d_model": 6, "head_dim": 3, "state_dim": 8, "heads_per_group": 2, "n_groups": 2}
@@ -36,9 +38,7 @@ class TestTheScanEqualsTheChunkedFormAndTheStepLoop:
         spec=configs, batch=st.integers(1, 3), length=st.integers(1, 40), seed=st.integers(0, 999)
     )
     def test_float64_scan_equals_chunked_and_naive_within_1e_10(self, spec, batch, length, seed):
-        block = make_block(make_config(spec), seed)
-        x = inputs(batch, length, block.d_model, seed + 1)
-        start = random_state(block, batch, seed + 2)
+        block, x, start = seeded_case(spec, batch, length, seed)
         y_scan, s_scan = mixer_run(block, x, start, "scan")
         for method in ("chunked", "naive"):
             y_ref, s_ref = mixer_run(block, x, start, method)
@@ -52,10 +52,7 @@ class TestTheScanEqualsTheChunkedFormAndTheStepLoop:
     def test_float32_scan_agrees_with_the_float64_reference_within_1e_4(
         self, spec, batch, length, seed
     ):
-        config = make_config(spec)
-        reference_block = make_block(config, seed)
-        block32 = make_block(config, seed, torch.float32)
-        x = inputs(batch, length, config.d_model, seed + 1)
+        reference_block, block32, x = float32_twins(spec, batch, length, seed)
         reference, _ = mixer_run(reference_block, x, None, "naive")
         y32, state32 = mixer_run(block32, x.float(), None, "scan")
         assert y32.dtype == torch.float32 and state32.h.dtype == torch.float32

@@ -25,11 +25,13 @@ from tests.unit.adapters.torch_ssd.helpers import (
     ALL_OPTIONS,
     assert_states_close,
     configs,
+    float32_twins,
     inputs,
     make_block,
     make_config,
     max_abs,
     random_state,
+    seeded_case,
 )
 
 
@@ -60,9 +62,7 @@ class TestTheFusedStepEqualsTheReference:
         spec=configs, batch=st.integers(1, 3), length=st.integers(1, 6), seed=st.integers(0, 999)
     )
     def test_float64_fused_steps_equal_the_eager_step_within_1e_10(self, spec, batch, length, seed):
-        block = make_block(make_config(spec), seed)
-        x = inputs(batch, length, block.d_model, seed + 1)
-        start = random_state(block, batch, seed + 2)
+        block, x, start = seeded_case(spec, batch, length, seed)
         y_fused, s_fused = fused_steps(block, x, start)
         y_general, s_general = general_steps(block, x, start)
         assert max_abs(y_fused - y_general) <= 1e-10
@@ -75,9 +75,7 @@ class TestTheFusedStepEqualsTheReference:
     def test_float64_fused_steps_equal_the_chunked_forward_within_1e_10(
         self, spec, batch, length, seed
     ):
-        block = make_block(make_config(spec), seed)
-        x = inputs(batch, length, block.d_model, seed + 1)
-        start = random_state(block, batch, seed + 2)
+        block, x, start = seeded_case(spec, batch, length, seed)
         y_fused, s_fused = fused_steps(block, x, start)
         with torch.no_grad():
             y_chunked, s_chunked = block.mixer(block.norm(x), start)
@@ -91,10 +89,7 @@ class TestTheFusedStepEqualsTheReference:
     def test_float32_fused_steps_agree_with_the_float64_reference_within_1e_4(
         self, spec, batch, length, seed
     ):
-        config = make_config(spec)
-        reference_block = make_block(config, seed)
-        block32 = make_block(config, seed, torch.float32)
-        x = inputs(batch, length, config.d_model, seed + 1)
+        reference_block, block32, x = float32_twins(spec, batch, length, seed)
         reference, _ = general_steps(reference_block, x, None)
         chunked32, _ = block32.stream(x.float())
         y32, state32 = fused_steps(block32, x.float(), None)
