@@ -173,7 +173,10 @@ class QuickfixMarketData:
             "HeartBtInt": str(config.heartbeat_s),
             "ReconnectInterval": str(config.reconnect_interval_s),
             "LogonTimeout": str(config.logon_timeout_s),
-            "PersistMessages": "N",
+            # Our requests are kept so a resend delivers them (PossDup) instead of a gap
+            # fill skipping them: a 35=V sent right after a re-logon falls in the range the
+            # venue asks again when it missed our earlier Logon attempt.
+            "PersistMessages": "Y",
             **tls_settings(config.tls, server=False),
         }
         settings, (session_id,) = build_settings(
