@@ -34,7 +34,7 @@ from emp.domain.market_data import (
 )
 from emp.domain.orders import OrderSide, OrderType
 from emp.ports.market_data import MarketDataUnavailable
-from tests.integration.fix.conftest import FixLab, free_port
+from tests.integration.fix.conftest import PASSWORD, FixLab, free_port
 from tests.integration.fix.md_lab import (
     INSTRUMENTS,
     MD_INSTRUMENTS,
@@ -187,6 +187,10 @@ class TestReconnect:
             if t.ident not in threads_before and t.name == "emp-fix-reconnect"
         ]
         assert left == [], f"threads left running: {left}"
+        # two Logons later, the subscriber's store and logs still hold no password
+        leaked = [p for p in (live.root / "md").rglob("*") if p.is_file()
+                  and PASSWORD.encode() in p.read_bytes()]  # fmt: skip
+        assert leaked == []
 
         # The recording of both sessions replays to the books the subscriber ended with.
         live.recording.close()

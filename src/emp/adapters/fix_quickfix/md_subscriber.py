@@ -112,8 +112,10 @@ class QuickfixMarketData:
         backoff: Backoff | None = None,
         rng: np.random.Generator | None = None,
         on_raw: RawListener | None = None,
+        retry_s: float = 2.0,
     ) -> None:
         self.config = config
+        self._retry_s = retry_s
         self._clock = clock
         self._credentials = credentials
         self._instruments = instruments
@@ -152,6 +154,10 @@ class QuickfixMarketData:
         self._requests = 0
         self._depths: dict[str, int] = {}
         self._subscribed: dict[str, tuple[str, ...]] = {}
+        #: Subscriptions sent and not yet answered: MDReqID -> (sent at, symbols without
+        #: their snapshot). The retries counted in ``requests_resent``.
+        self._unanswered: dict[str, tuple[float, set[str]]] = {}
+        self.requests_resent = 0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -173,10 +179,10 @@ class QuickfixMarketData:
             "HeartBtInt": str(config.heartbeat_s),
             "ReconnectInterval": str(config.reconnect_interval_s),
             "LogonTimeout": str(config.logon_timeout_s),
-            # Our requests are kept so a resend delivers them (PossDup) instead of a gap
-            # fill skipping them: a 35=V sent right after a re-logon falls in the range the
-            # venue asks again when it missed our earlier Logon attempt.
-            "PersistMessages": "Y",
+            # Nothing outbound is stored (the Logon carries the password); a subscription
+            # lost in a gap fill is sent again when its snapshot does not come (see
+            # ``retry_s``).
+            "PersistMessages": "N",
             **tls_settings(config.tls, server=False),
         }
         settings, (session_id,) = build_settings(
@@ -271,16 +277,19 @@ class QuickfixMarketData:
     def subscribe(self, symbols: Sequence[str], *, depth: int = 0) -> str:
         self._requests += 1
         request_id = f"{self.config.sender_comp_id}-MD{self._requests}"
-        self._send_request(
-            request_id, SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES, symbols, depth
-        )
         for symbol in symbols:
             self._depths[symbol] = depth
         self._subscribed[request_id] = tuple(symbols)
+        try:
+            self._send_subscription(request_id)
+        except MarketDataUnavailable:
+            del self._subscribed[request_id]  # not sent: nothing to subscribe again later
+            raise
         return request_id
 
     def unsubscribe(self, request_id: str) -> None:
         symbols = self._subscribed.pop(request_id, ())
+        self._unanswered.pop(request_id, None)
         if self.is_logged_on():  # a lost session took its subscriptions with it
             self._send_request(request_id, SubscriptionRequestType.UNSUBSCRIBE, symbols, 0)
 
@@ -314,6 +323,7 @@ class QuickfixMarketData:
                 self._session_lost()
             elif item.kind in ("reject", "error", "refused"):
                 self.errors.append(f"{item.kind}: {item.raw}")
+        self._resend_unanswered(time.monotonic())
         return out
 
     def wait_events(self, timeout_s: float) -> list[MarketDataMessage]:
@@ -345,7 +355,13 @@ class QuickfixMarketData:
             self._on_raw(raw, self.logons)
         message = decode_market_data(raw)
         self.books.on_message(message)
+        if isinstance(message, MdSnapshot) and message.request_id in self._unanswered:
+            waiting = self._unanswered[message.request_id][1]
+            waiting.discard(message.symbol)
+            if not waiting:
+                del self._unanswered[message.request_id]
         if isinstance(message, MdRequestRejected):
+            self._unanswered.pop(message.request_id, None)
             self.rejects.append(message)
         elif isinstance(message, MdOtherMessage) and message.msg_type == "j":
             start = text.find("\x0158=")
@@ -369,14 +385,9 @@ class QuickfixMarketData:
         self._online = True
         if self.logons == 1:
             return
-        for request_id, symbols in self._subscribed.items():
+        for request_id in self._subscribed:
             try:
-                self._send_request(
-                    request_id,
-                    SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
-                    symbols,
-                    max((self._depths.get(s, 0) for s in symbols), default=0),
-                )
+                self._send_subscription(request_id)
             except MarketDataUnavailable:
                 return  # dropped again already: the next logon subscribes again
 
@@ -385,6 +396,7 @@ class QuickfixMarketData:
             return  # a Logon that never completed: nothing was lost
         self._online = False
         self.sessions_lost += 1
+        self._unanswered.clear()  # the next logon subscribes again
         old = self.books
         for symbol in old.symbols:
             if not old.is_stale(symbol):
@@ -402,6 +414,28 @@ class QuickfixMarketData:
                 # offline: the re-subscription after the next logon resyncs it
                 with contextlib.suppress(MarketDataUnavailable):
                     self.request_snapshot(event.symbol)
+
+    def _send_subscription(self, request_id: str) -> None:
+        """Send (again) subscription ``request_id``; it waits for a snapshot per symbol."""
+        symbols = self._subscribed[request_id]
+        depth = max((self._depths.get(s, 0) for s in symbols), default=0)
+        self._send_request(
+            request_id, SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES, symbols, depth
+        )
+        self._unanswered[request_id] = (time.monotonic(), set(symbols))
+
+    def _resend_unanswered(self, now_s: float) -> None:
+        """A subscription still without its snapshots after ``retry_s`` is sent again
+        (same MDReqID, which the venue treats as a replacement): a request sent right
+        after a logon can be gap-filled away when the venue asks for a resend, since
+        nothing outbound is stored."""
+        if not self._online:
+            return
+        overdue = [r for r, (sent, _) in self._unanswered.items() if now_s - sent > self._retry_s]
+        for request_id in overdue:
+            with contextlib.suppress(MarketDataUnavailable):
+                self._send_subscription(request_id)
+                self.requests_resent += 1
 
     # ------------------------------------------------------------------ wire
     def _send_request(self, request_id: str, kind: str, symbols: Sequence[str], depth: int) -> None:
