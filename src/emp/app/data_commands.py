@@ -88,63 +88,38 @@ def print_report(report: IngestReport, as_json: bool) -> None:
     )
 
 
-def _ingest_file(
-    path: Path,
-    symbol: str | None,
-    calendar: str,
-    volume: bool,
-    max_move: float,
-    adjusted: bool,
-    db: Path | None,
-    pg_dsn: str | None,
-    pg_schema: str,
-    as_json: bool,
+def ingest_file(
+    file: Annotated[
+        Path, typer.Argument(help="Bar file (read by its extension): timestamp, [symbol,] OHLCV.")
+    ],
+    symbol: SymbolOption = None,
+    calendar: CalendarOption = "none",
+    volume: VolumeOption = True,
+    max_move: MaxMoveOption = 0.5,
+    adjusted: AdjustedOption = True,
+    db: DbOption = None,
+    pg_dsn: PgOption = None,
+    pg_schema: PgSchemaOption = "emp",
+    json_output: JsonOption = False,
 ) -> None:
+    """Ingest a bar file: good rows stored, bad rows quarantined with the reason."""
     rules = file_rules(calendar, volume, max_move, adjusted)
-    source, raw = read_raw_file(path, default_symbol=symbol)
+    source, raw = read_raw_file(file, default_symbol=symbol)
     with open_stores(db, pg_dsn, pg_schema) as stores:
         report = ingest_raw(
             raw, rules=rules, source=source, bars=stores.bars, quarantine=stores.quarantine
         )
-    print_report(report, as_json)
+    print_report(report, json_output)
 
 
-@ingest_app.command("csv")
-def ingest_csv(
-    file: Annotated[Path, typer.Argument(help="CSV: timestamp, [symbol,] OHLCV columns.")],
-    symbol: SymbolOption = None,
-    calendar: CalendarOption = "none",
-    volume: VolumeOption = True,
-    max_move: MaxMoveOption = 0.5,
-    adjusted: AdjustedOption = True,
-    db: DbOption = None,
-    pg_dsn: PgOption = None,
-    pg_schema: PgSchemaOption = "emp",
-    json_output: JsonOption = False,
-) -> None:
-    """Ingest a CSV bar file: good rows stored, bad rows quarantined with the reason."""
-    _ingest_file(
-        file, symbol, calendar, volume, max_move, adjusted, db, pg_dsn, pg_schema, json_output
-    )
-
-
-@ingest_app.command("parquet")
-def ingest_parquet(
-    file: Annotated[Path, typer.Argument(help="Parquet: timestamp, [symbol,] OHLCV columns.")],
-    symbol: SymbolOption = None,
-    calendar: CalendarOption = "none",
-    volume: VolumeOption = True,
-    max_move: MaxMoveOption = 0.5,
-    adjusted: AdjustedOption = True,
-    db: DbOption = None,
-    pg_dsn: PgOption = None,
-    pg_schema: PgSchemaOption = "emp",
-    json_output: JsonOption = False,
-) -> None:
-    """Ingest a Parquet bar file: good rows stored, bad rows quarantined with the reason."""
-    _ingest_file(
-        file, symbol, calendar, volume, max_move, adjusted, db, pg_dsn, pg_schema, json_output
-    )
+# `emp ingest csv FILE` and `emp ingest parquet FILE`: one command under both names
+ingest_app.command(
+    "csv", help="Ingest a CSV bar file: good rows stored, bad rows quarantined with the reason."
+)(ingest_file)
+ingest_app.command(
+    "parquet",
+    help="Ingest a Parquet bar file: good rows stored, bad rows quarantined with the reason.",
+)(ingest_file)
 
 
 def _ingest_vendor(
