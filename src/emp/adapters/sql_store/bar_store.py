@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from psycopg import sql
 from sqlalchemy import Connection, text
 
 from emp.adapters.sql_store import copy_binary
@@ -67,14 +66,8 @@ class SqlBarStore:
             )
             driver = connection.connection.driver_connection
             for symbol, series in bars.items():
-                payload = copy_binary.encode(
-                    COPY_COLUMNS, {name: getattr(series, name) for name, _ in COPY_COLUMNS}
-                )
-                with (
-                    driver.cursor() as cursor,
-                    cursor.copy(f"COPY {_STAGE} FROM STDIN (FORMAT binary)") as copy,
-                ):
-                    copy.write(payload)
+                values = {name: getattr(series, name) for name, _ in COPY_COLUMNS}
+                copy_binary.copy_in(driver, _STAGE, COPY_COLUMNS, values)
                 connection.execute(upsert, {"symbol": symbol, "source": source})
                 connection.execute(text(f"TRUNCATE {_STAGE}"))
             return rows
@@ -93,18 +86,9 @@ class SqlBarStore:
         with self._database.connection("reading bars") as connection:
             driver = connection.connection.driver_connection
             for symbol in dict.fromkeys(symbols):
-                conditions = [sql.SQL("symbol = {}").format(sql.Literal(symbol))]
-                if start_ns is not None:
-                    conditions.append(sql.SQL("ts_ns >= {}").format(sql.Literal(int(start_ns))))
-                if end_ns is not None:
-                    conditions.append(sql.SQL("ts_ns < {}").format(sql.Literal(int(end_ns))))
-                query = sql.SQL(
-                    "COPY (SELECT ts_ns, open, high, low, close, volume FROM {}.bars "
-                    "WHERE {} ORDER BY ts_ns) TO STDOUT (FORMAT binary)"
-                ).format(sql.Identifier(schema), sql.SQL(" AND ").join(conditions))
-                with driver.cursor() as cursor, cursor.copy(query) as copy:
-                    payload = b"".join(bytes(chunk) for chunk in copy)
-                columns = copy_binary.decode(COPY_COLUMNS, payload)
+                columns = copy_binary.copy_out_window(
+                    driver, schema, "bars", COPY_COLUMNS, {"symbol": symbol}, start_ns, end_ns
+                )
                 if len(columns["ts_ns"]) == 0:
                     connection.rollback()
                     raise SymbolNotFound(self._not_found_message(symbol, start_ns, end_ns))

@@ -9,8 +9,10 @@ the same layout, so a whole batch is one numpy structured array: no Python loop 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from psycopg import sql
 
 from emp.ports.store_errors import StoreError
 
@@ -59,3 +61,41 @@ def decode(columns: Sequence[tuple[str, str]], payload: bytes) -> dict[str, np.n
         name: records[name].astype(np.dtype(_TYPES[kind]).newbyteorder("="))
         for name, kind in columns
     }
+
+
+def copy_in(driver: Any, table: str, columns: Sequence[tuple[str, str]], values: Mapping) -> None:
+    """``COPY table FROM STDIN`` of ``values`` (arrays by column name) on a psycopg connection."""
+    payload = encode(columns, {name: values[name] for name, _ in columns})
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
+        copy.write(payload)
+
+
+def copy_out_window(
+    driver: Any,
+    schema: str,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    keys: Mapping[str, str],
+    start_ns: int | None,
+    end_ns: int | None,
+) -> dict[str, np.ndarray]:
+    """``columns`` of the rows of ``schema.table`` whose ``keys`` match, with
+    ``start_ns <= ts_ns < end_ns`` (either bound optional), in ``ts_ns`` order."""
+    conditions = [
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in keys.items()
+    ]
+    if start_ns is not None:
+        conditions.append(sql.SQL("ts_ns >= {}").format(sql.Literal(int(start_ns))))
+    if end_ns is not None:
+        conditions.append(sql.SQL("ts_ns < {}").format(sql.Literal(int(end_ns))))
+    query = sql.SQL(
+        "COPY (SELECT {} FROM {}.{} WHERE {} ORDER BY ts_ns) TO STDOUT (FORMAT binary)"
+    ).format(
+        sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns),
+        sql.Identifier(schema),
+        sql.Identifier(table),
+        sql.SQL(" AND ").join(conditions),
+    )
+    with driver.cursor() as cursor, cursor.copy(query) as copy:
+        payload = b"".join(bytes(chunk) for chunk in copy)
+    return decode(columns, payload)

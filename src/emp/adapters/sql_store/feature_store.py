@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from psycopg import sql
 from sqlalchemy import Connection, text
 
 from emp.adapters.sql_store import copy_binary
@@ -65,14 +64,8 @@ class SqlFeatureStore:
             )
             driver = connection.connection.driver_connection
             for item in present:
-                payload = copy_binary.encode(
-                    COPY_COLUMNS, {"ts_ns": item.ts_ns, "value": item.values}
-                )
-                with (
-                    driver.cursor() as cursor,
-                    cursor.copy(f"COPY {_STAGE} FROM STDIN (FORMAT binary)") as copy,
-                ):
-                    copy.write(payload)
+                values = {"ts_ns": item.ts_ns, "value": item.values}
+                copy_binary.copy_in(driver, _STAGE, COPY_COLUMNS, values)
                 connection.execute(
                     upsert, {"symbol": item.symbol, "name": item.name, "source": source}
                 )
@@ -94,21 +87,10 @@ class SqlFeatureStore:
         with self._database.connection(f"reading feature {name!r}") as connection:
             driver = connection.connection.driver_connection
             for symbol in dict.fromkeys(symbols):
-                conditions = [
-                    sql.SQL("name = {}").format(sql.Literal(name)),
-                    sql.SQL("symbol = {}").format(sql.Literal(symbol)),
-                ]
-                if start_ns is not None:
-                    conditions.append(sql.SQL("ts_ns >= {}").format(sql.Literal(int(start_ns))))
-                if end_ns is not None:
-                    conditions.append(sql.SQL("ts_ns < {}").format(sql.Literal(int(end_ns))))
-                query = sql.SQL(
-                    "COPY (SELECT ts_ns, value FROM {}.features WHERE {} ORDER BY ts_ns) "
-                    "TO STDOUT (FORMAT binary)"
-                ).format(sql.Identifier(schema), sql.SQL(" AND ").join(conditions))
-                with driver.cursor() as cursor, cursor.copy(query) as copy:
-                    payload = b"".join(bytes(chunk) for chunk in copy)
-                columns = copy_binary.decode(COPY_COLUMNS, payload)
+                keys = {"name": name, "symbol": symbol}
+                columns = copy_binary.copy_out_window(
+                    driver, schema, "features", COPY_COLUMNS, keys, start_ns, end_ns
+                )
                 if len(columns["ts_ns"]) == 0:
                     connection.rollback()
                     raise FeatureNotFound(
