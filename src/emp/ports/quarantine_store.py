@@ -7,7 +7,30 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from emp.domain.bar_validation import QuarantinedBar, QuarantineReason
-from emp.ports.store_errors import StoreError
+from emp.ports.store_errors import StoreError, StoreIntegrityError
+
+
+def check_quarantine_batch(rows: Sequence[QuarantinedBar], source: str) -> None:
+    """What every quarantine store checks before a write: a source, only quarantined bars,
+    each with a reason, no key (symbol, ts_ns, occurrence) twice. Raises
+    :class:`StoreIntegrityError` (nothing written)."""
+    if not source:
+        raise StoreIntegrityError("refusing to write quarantined rows: source must be non-empty")
+    keys = set()
+    for row in rows:
+        if not isinstance(row, QuarantinedBar):
+            raise StoreIntegrityError(f"expected a QuarantinedBar, was {type(row).__name__}")
+        if not row.reasons:
+            raise StoreIntegrityError(
+                f"refusing to quarantine {row.symbol} row {row.source_row}: it has no reason"
+            )
+        key = (row.symbol, row.ts_ns, row.occurrence)
+        if key in keys:
+            raise StoreIntegrityError(
+                f"refusing to write quarantined rows: {row.symbol} at {row.ts_ns} ns "
+                f"occurrence {row.occurrence} appears twice in one batch"
+            )
+        keys.add(key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ import numpy as np
 
 from emp.adapters.duckdb_store.database import DuckDBDatabase
 from emp.domain.bar_validation import QuarantinedBar
-from emp.ports.quarantine_store import QuarantineEntry
-from emp.ports.store_errors import StoreIntegrityError
+from emp.ports.quarantine_store import QuarantineEntry, check_quarantine_batch
 
 _STAGED = "emp_staged_quarantine"
 
@@ -53,23 +52,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 
 def stage_quarantine(rows: Sequence[QuarantinedBar], source: str) -> dict[str, np.ndarray]:
     """Column arrays of ``rows`` for one bulk insert; refuses anything else and repeats."""
-    if not source:
-        raise StoreIntegrityError("refusing to write quarantined rows: source must be non-empty")
-    keys = set()
-    for row in rows:
-        if not isinstance(row, QuarantinedBar):
-            raise StoreIntegrityError(f"expected a QuarantinedBar, was {type(row).__name__}")
-        if not row.reasons:
-            raise StoreIntegrityError(
-                f"refusing to quarantine {row.symbol} row {row.source_row}: it has no reason"
-            )
-        key = (row.symbol, row.ts_ns, row.occurrence)
-        if key in keys:
-            raise StoreIntegrityError(
-                f"refusing to write quarantined rows: {row.symbol} at {row.ts_ns} ns "
-                f"occurrence {row.occurrence} appears twice in one batch"
-            )
-        keys.add(key)
+    check_quarantine_batch(rows, source)
     return {
         "source": _objects([source] * len(rows)),
         "symbol": _objects([r.symbol for r in rows]),

@@ -15,7 +15,7 @@ from emp.domain.bar_validation import QuarantinedBar
 from emp.domain.fills import Fill
 from emp.domain.orders import Order
 from emp.domain.records import fill_from_record, order_from_record
-from emp.ports.quarantine_store import QuarantineEntry
+from emp.ports.quarantine_store import QuarantineEntry, check_quarantine_batch
 from emp.ports.store_errors import StoreError, StoreIntegrityError
 
 ORDER_COLUMNS: tuple[str, ...] = (
@@ -127,24 +127,9 @@ def fill_from_row(row: Sequence[Any]) -> Fill:
 
 def quarantine_rows(rows: Sequence[QuarantinedBar], source: str) -> list[dict[str, Any]]:
     """Rows for the quarantine table; refuses non-bars, reasonless rows and repeated keys."""
-    if not source:
-        raise StoreIntegrityError("refusing to write quarantined rows: source must be non-empty")
-    keys = set()
+    check_quarantine_batch(rows, source)
     out = []
     for r in rows:
-        if not isinstance(r, QuarantinedBar):
-            raise StoreIntegrityError(f"expected a QuarantinedBar, was {type(r).__name__}")
-        if not r.reasons:
-            raise StoreIntegrityError(
-                f"refusing to quarantine {r.symbol} row {r.source_row}: it has no reason"
-            )
-        key = (r.symbol, r.ts_ns, r.occurrence)
-        if key in keys:
-            raise StoreIntegrityError(
-                f"refusing to write quarantined rows: {r.symbol} at {r.ts_ns} ns "
-                f"occurrence {r.occurrence} appears twice in one batch"
-            )
-        keys.add(key)
         out.append(
             {
                 "source": source,
