@@ -10,7 +10,7 @@ regimes, the extended report and the ``--json`` contract.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 import emp
+from emp.adapters.book_sim import BookSimulatedVenue, BookVenueConfig
 from emp.adapters.file_bars import CsvParquetBarSource
 from emp.adapters.fix_sim import FillModel, SimulatedVenueConfig
 from emp.adapters.synthetic import RegimeSwitchingBarSource
@@ -48,8 +49,17 @@ from emp.domain.risk import RiskConfig, build_risk_manager
 from emp.domain.splits import WalkForward
 from emp.domain.strategy import coerce_parameters
 from emp.ports.run_store import RunRecord
+from emp.ports.settable_clock import SettableClockPort
+from emp.ports.simulated_venue import SimulatedVenuePort
 
 DEFAULT_CHUNK_BARS = 50_000
+#: The fill model that runs orders through the venue simulator's book matching engine.
+BOOK_FILL = "book"
+BOOK_NOTE = (
+    "book fills: orders reach the venue simulator's matching engine after the latency "
+    "and walk a displayed book rebuilt from each bar (levels around the open, trades "
+    "through the range); passive orders queue behind displayed size"
+)
 #: Risk caps in absolute units and money that only apply to backtests when set explicitly.
 _SCALE_CAPS = ("max_position", "max_order_notional")
 
@@ -65,7 +75,12 @@ class BacktestRequest:
         symbols, n_bars: which symbols (of the file, or to generate) and how many bars.
         from_store: read ``symbols`` straight from the bar store (no ingest).
         start_ns, end_ns: restrict the run to ``start_ns <= ts < end_ns``.
-        fill_model: ``next_open`` (default) or ``close``.
+        fill_model: ``next_open`` (default), ``close`` or ``book`` (the book matching
+            engine, :mod:`emp.adapters.book_sim`).
+        latency_us, latency_sigma, book_levels, book_size, book_spread_ticks: the book
+            fill model's one-way latency (microseconds, each way), its log-normal jitter
+            (0: fixed; drawn under the settings' seed), displayed levels per side, size
+            per level (``None``: a tenth of each bar's volume) and spread in ticks.
         commission_per_share, commission_fixed, min_commission, spread_bps,
             max_volume_participation: simulated venue costs beyond the settings' bps.
         chunk_bars: bars per symbol read from the store at a time.
@@ -98,6 +113,11 @@ class BacktestRequest:
     account: AccountTerms | None = None
     currencies: Mapping[str, str] = field(default_factory=dict)
     fx_files: Mapping[str, Path] = field(default_factory=dict)
+    latency_us: float = 0.0
+    latency_sigma: float = 0.0
+    book_levels: int = 5
+    book_size: float | None = None
+    book_spread_ticks: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +165,13 @@ def backtest_risk_config(settings: EmpSettings, catalog: PluginCatalog) -> RiskC
 
 
 def venue_config(settings: EmpSettings, request: BacktestRequest) -> SimulatedVenueConfig:
+    if request.fill_model == BOOK_FILL:  # only the commissions apply to book fills
+        return SimulatedVenueConfig(
+            commission_bps=settings.commission_bps,
+            commission_per_share=request.commission_per_share,
+            commission_fixed=request.commission_fixed,
+            min_commission=request.min_commission,
+        )
     return SimulatedVenueConfig(
         commission_bps=settings.commission_bps,
         commission_per_share=request.commission_per_share,
@@ -155,6 +182,59 @@ def venue_config(settings: EmpSettings, request: BacktestRequest) -> SimulatedVe
         max_volume_participation=request.max_volume_participation,
         fill_model=request.fill_model,  # validated (InvalidConfiguration) by the config
     )
+
+
+def book_config(settings: EmpSettings, request: BacktestRequest) -> BookVenueConfig:
+    """The book fill model's venue settings (``--fill book``)."""
+    if request.spread_bps or request.max_volume_participation is not None:
+        raise InvalidConfiguration(
+            "spread_bps and max_volume_participation apply to the bar fill models; the "
+            "book fill model takes its spread in ticks and its depth from the bars"
+        )
+    latency_ns = round(request.latency_us * 1_000)
+    return BookVenueConfig(
+        levels=request.book_levels,
+        size_per_level=request.book_size,
+        spread_ticks=request.book_spread_ticks,
+        entry_latency_ns=latency_ns,
+        report_latency_ns=latency_ns,
+        latency_sigma=request.latency_sigma,
+        seed=settings.seed,
+        commission_bps=settings.commission_bps,
+        commission_per_share=request.commission_per_share,
+        commission_fixed=request.commission_fixed,
+        min_commission=request.min_commission,
+    )
+
+
+def _book_dict(book: BookVenueConfig) -> dict[str, Any]:
+    return {
+        "levels": book.levels,
+        "size_per_level": book.size_per_level,
+        "volume_fraction_per_level": book.volume_fraction_per_level,
+        "spread_ticks": book.spread_ticks,
+        "queue_model": book.queue_model.value,
+        "entry_latency_ns": book.entry_latency_ns,
+        "report_latency_ns": book.report_latency_ns,
+        "latency_sigma": book.latency_sigma,
+        "seed": book.seed,
+    }
+
+
+def _venue_factory(
+    container: Container,
+    instruments: InstrumentRegistry,
+    venue_settings: SimulatedVenueConfig,
+    book: BookVenueConfig | None,
+) -> Callable[[SettableClockPort], SimulatedVenuePort]:
+    """A new venue per run: the book venue, or the container's bar venue."""
+
+    def make(clock: SettableClockPort) -> SimulatedVenuePort:
+        if book is not None:
+            return BookSimulatedVenue(instruments, clock, book)
+        return container.venue(instruments=instruments, clock=clock, config=venue_settings)
+
+    return make
 
 
 @dataclass(slots=True)
@@ -266,6 +346,7 @@ def run_backtest(
     params = {**spec.parameters, **coerce_parameters(spec, request.params)}
     strategy = spec.build(params)  # parameters are validated before any I/O
     venue_settings = venue_config(settings, request)
+    book = book_config(settings, request) if request.fill_model == BOOK_FILL else None
     if request.chunk_bars < 1:
         raise InvalidConfiguration(f"chunk_bars must be >= 1, was {request.chunk_bars!r}")
     data = _prepare_data(settings, container, request)
@@ -302,8 +383,8 @@ def run_backtest(
         "data_hash": data.data_hash,
         "range_ns": [data.stored.start_ns, data.stored.end_ns],
         "seed": data.seed,
-        "venue": settings.venue,
-        "fill_model": venue_settings.fill_model.value,
+        "venue": "book_sim" if book is not None else settings.venue,
+        "fill_model": BOOK_FILL if book is not None else venue_settings.fill_model.value,
         "initial_cash": settings.initial_cash,
         "costs": {
             "commission_bps": venue_settings.commission_bps,
@@ -322,6 +403,8 @@ def run_backtest(
         "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
         "chunk_bars": request.chunk_bars,
     }
+    if book is not None:
+        config["book"] = _book_dict(book)  # costs: commissions; the walk is in the prices
     if request.walk_forward is not None:
         config["walk_forward"] = spec_dict(request.walk_forward)
     if account is not None:
@@ -329,6 +412,7 @@ def run_backtest(
     if request.currencies or request.fx_files:
         config["currencies"] = dict(sorted(request.currencies.items()))
         config["fx"] = {c: entry.data_hash for c, entry in fx_files.items()}
+    make_venue = _venue_factory(container, instruments, venue_settings, book)
     run_store = container.run_store()
     started_ns = container.clock().now_ns()
     run_id = make_run_id(started_ns, config)
@@ -354,7 +438,7 @@ def run_backtest(
             instruments=instruments,
             strategy=strategy,
             risk=risk,
-            venue=container.venue(instruments=instruments, clock=sim_clock, config=venue_settings),
+            venue=make_venue(sim_clock),
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
@@ -372,6 +456,8 @@ def run_backtest(
                 "the bars changed in the store during the run: expected data hash "
                 f"{data.data_hash}, was {stream.hasher.hexdigest()}"
             )
+        if book is not None:
+            result.notes.insert(0, BOOK_NOTE)
         extra: dict[str, Any] = {}
         if request.walk_forward is not None:
 
@@ -383,9 +469,7 @@ def run_backtest(
                     instruments=instruments,
                     strategy=spec.build(params),
                     risk=build_risk_manager(risk_config),
-                    venue=container.venue(
-                        instruments=instruments, clock=clock, config=venue_settings
-                    ),
+                    venue=make_venue(clock),
                     clock=clock,
                     initial_cash=settings.initial_cash,
                     market=market,

@@ -4,7 +4,7 @@ The contract other tools rely on::
 
     emp backtest --data FILE.(csv|parquet) --strategy NAME [--param key=value ...]
         [--commission-bps X | --commission-fraction X] [--cash X]
-        [--fill next_open|close] [--json] [--walk-forward train=N,test=M[,step=K]...]
+        [--fill next_open|close|book] [--json] [--walk-forward train=N,test=M[,step=K]...]
 
 With ``--json`` the last line of stdout is one JSON object with exactly ``trades`` (entry and
 exit times, side, prices, size and PnL of every closed round trip), ``n_trades``,
@@ -37,7 +37,7 @@ from emp.app.settings import load_settings
 from emp.domain.accounts import AccountTerms
 from emp.domain.errors import InvalidConfiguration
 
-_FILLS = ("next_open", "close")
+_FILLS = ("next_open", "close", "book")
 _PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "exposure", "win_rate"}
 _SHOWN = (
     "total_return",
@@ -59,6 +59,7 @@ _SHOWN = (
     "account_rejections",
     "carry_paid",
     "margin_breaches",
+    "liquidations",
 )
 
 
@@ -77,6 +78,7 @@ def account_terms(
     maintenance_margin: float,
     borrow_bps: float,
     base_currency: str = "USD",
+    liquidation: str = "reduce",
 ) -> AccountTerms | None:
     """The account options as terms; ``None`` for the default (unchecked, no borrow, USD)."""
     if kind == "unchecked" and borrow_bps == 0 and base_currency == "USD":
@@ -88,6 +90,7 @@ def account_terms(
             maintenance_margin=maintenance_margin,
             borrow_bps=borrow_bps,
             base_currency=base_currency.strip().upper(),
+            liquidation=liquidation.strip().lower(),
         )
     except InvalidConfiguration as error:
         raise ConfigError(str(error)) from None
@@ -141,8 +144,31 @@ def backtest(
     cash: Annotated[float | None, typer.Option(help="Initial cash [EMP_INITIAL_CASH].")] = None,
     fill: Annotated[
         str,
-        typer.Option(help="next_open (default: next bar's open) or close (optimistic, flagged)."),
+        typer.Option(
+            help="next_open (default: next bar's open), close (optimistic, flagged) or book "
+            "(the venue simulator's matching engine: orders walk a book rebuilt from each "
+            "bar after the latency; flagged)."
+        ),
     ] = "next_open",
+    latency_us: Annotated[
+        float, typer.Option(min=0, help="--fill book: one-way latency each way, microseconds.")
+    ] = 0.0,
+    latency_sigma: Annotated[
+        float,
+        typer.Option(
+            min=0, help="--fill book: log-normal latency jitter (0: fixed), seeded by --seed."
+        ),
+    ] = 0.0,
+    book_levels: Annotated[
+        int, typer.Option(min=1, help="--fill book: displayed levels per side.")
+    ] = 5,
+    book_size: Annotated[
+        float | None,
+        typer.Option(min=0, help="--fill book: size per level [a tenth of each bar's volume]."),
+    ] = None,
+    book_spread_ticks: Annotated[
+        int, typer.Option(min=1, help="--fill book: best ask minus best bid, in ticks.")
+    ] = 1,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object (last line).")
     ] = False,
@@ -183,6 +209,14 @@ def backtest(
     maintenance_margin: Annotated[
         float, typer.Option(min=0, max=1, help="Margin accounts: breach threshold.")
     ] = 0.25,
+    liquidation: Annotated[
+        str,
+        typer.Option(
+            help="Margin accounts, at a maintenance breach: reduce (default: sell the "
+            "largest requirements first until maintenance is met), all (close every "
+            "position) or none (only record the breach)."
+        ),
+    ] = "reduce",
     borrow_bps: Annotated[
         float, typer.Option(min=0, help="Annual cost of short positions, bps of notional.")
     ] = 0.0,
@@ -224,6 +258,11 @@ def backtest(
     """
     if fill not in _FILLS:
         raise ConfigError(f"--fill must be one of {', '.join(_FILLS)}, was {fill!r}")
+    if fill == "book" and slippage_bps:
+        raise ConfigError(
+            "--slippage-bps applies to the bar fill models; with --fill book the price "
+            "impact comes from walking the book (see --book-size and --book-spread-ticks)"
+        )
     settings = load_settings(
         seed=seed,
         initial_cash=cash,
@@ -246,10 +285,15 @@ def backtest(
         chunk_bars=chunk_bars,
         walk_forward=parse_walk_forward(walk_forward) if walk_forward is not None else None,
         account=account_terms(
-            account, initial_margin, maintenance_margin, borrow_bps, base_currency
+            account, initial_margin, maintenance_margin, borrow_bps, base_currency, liquidation
         ),
         currencies=pairs("--currency", currency, currency_keys=False),
         fx_files={c: Path(f) for c, f in pairs("--fx", fx, currency_keys=True).items()},
+        latency_us=latency_us,
+        latency_sigma=latency_sigma,
+        book_levels=book_levels,
+        book_size=book_size,
+        book_spread_ticks=book_spread_ticks,
     )
     container = build_container(settings)
     catalog = make_plugin_manager(load_entrypoints=not settings.disable_plugin_autoload)

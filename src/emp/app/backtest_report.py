@@ -8,6 +8,7 @@ regret (:mod:`emp.domain.run_analysis`) and hands everything to the report sink 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import subprocess
@@ -21,6 +22,7 @@ import emp
 from emp.adapters.fix_sim import FillModel
 from emp.app.backtest_data import BarStream
 from emp.app.engine import RunResult
+from emp.domain.accounts import Liquidation
 from emp.domain.clock_time import ns_to_datetime, ns_to_iso
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.orders import OrderType
@@ -43,7 +45,11 @@ from emp.ports.report_sink import ReportSinkPort, RunReport
 
 
 def trades_json(trades: Sequence[ClosedTrade]) -> list[dict[str, Any]]:
-    """Closed round trips as plain JSON values (ISO-8601 UTC times)."""
+    """Closed round trips as plain JSON values (ISO-8601 UTC times).
+
+    ``pnl`` is in the instrument's currency, ``pnl_base`` in the account's base currency
+    at the FX rate of the exit (equal to ``pnl`` in a one-currency run).
+    """
     return [
         {
             "symbol": t.symbol,
@@ -54,9 +60,29 @@ def trades_json(trades: Sequence[ClosedTrade]) -> list[dict[str, Any]]:
             "exit_price": t.exit_price,
             "size": t.max_quantity,
             "pnl": t.pnl,
+            "pnl_base": t.pnl_base,
         }
         for t in trades
     ]
+
+
+def liquidations_json(liquidations: Sequence[Liquidation]) -> list[dict[str, Any]]:
+    """Liquidation orders as plain JSON values (ISO-8601 UTC times, signed quantities)."""
+    return [
+        {
+            "time": ns_to_iso(item.ts_ns),
+            "symbol": item.symbol,
+            "quantity": item.quantity,
+            "side": "buy" if item.quantity > 0 else "sell",
+            "reason": item.reason,
+        }
+        for item in liquidations
+    ]
+
+
+def run_liquidations(result: RunResult) -> list[Liquidation]:
+    """The run's liquidation orders (``RunResult.liquidations``; none before it existed)."""
+    return list(getattr(result, "liquidations", None) or [])
 
 
 @functools.cache
@@ -109,13 +135,22 @@ def _regret(stream: BarStream, result: RunResult) -> dict[str, Any]:
     return regret
 
 
+def trades_in_base(trades: Sequence[ClosedTrade]) -> list[ClosedTrade]:
+    """The trades with ``pnl`` in the base currency (``pnl_base``), so that win rate and
+    profit factor add like with like in a multi-currency run; unchanged otherwise."""
+    if all(t.exit_fx_rate == 1.0 for t in trades):
+        return list(trades)
+    return [dataclasses.replace(t, pnl=t.pnl_base, exit_fx_rate=1.0) for t in trades]
+
+
 def summarize_run(result: RunResult) -> tuple[float, PerformanceSummary]:
-    """The periods per year inferred from the run's timestamps, and its performance."""
+    """The periods per year inferred from the run's timestamps, and its performance
+    (trade statistics in the base currency)."""
     periods = infer_periods_per_year(result.ts_ns)
     performance = summarize(
         result.equity,
         result.gross_exposure,
-        result.trades,
+        trades_in_base(result.trades),
         result.portfolio.fees_paid,
         periods_per_year=periods,
         traded_notional=math.fsum(f.notional for f in result.fills),
@@ -165,6 +200,10 @@ def write_report(
         summary["carry_paid"] = result.portfolio.carry_paid
         summary["account_rejections"] = result.account_rejections
         summary["margin_breaches"] = len(result.margin_breaches)
+        summary["liquidations"] = len(run_liquidations(result))
+    liquidations = run_liquidations(result)
+    if liquidations:  # listed in report.json; report.md lists them among the notes
+        analysis["liquidations"] = liquidations_json(liquidations)
     notes = list(result.notes)
     if config["fill_model"] == FillModel.CLOSE.value:
         notes.insert(

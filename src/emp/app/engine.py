@@ -14,19 +14,18 @@ it with another clock and venue). Per timestamp, in this order:
 
 With account terms (:mod:`emp.app.engine_account`) short borrow accrues and FX rates move
 before step 1, orders are checked against buying power before the risk check, and margin
-maintenance is checked after step 5; with the default terms none of that runs.
+maintenance is checked after step 5 (a breach may send liquidation orders, straight to the
+venue like the kill switch's); with the default terms none of that runs.
 
 The loop is kept lean (``benchmarks/backtest_peers.py``): bars are materialised per block of
 timestamps, the venue is drained only while an order works, equity comes from one pass over
-the open positions, the risk layer's account snapshot is built without walking orders when
-none work (and is told which symbols changed, when it accepts ``changed``), and nothing
-else is allocated on a bar where nothing trades.
+the open positions, the risk layer is told which symbols changed and builds the account
+snapshot only when it reads it (its exposure book catches up at the next check), and
+nothing else is allocated on a bar where nothing trades.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -34,9 +33,10 @@ import numpy as np
 
 from emp.app.engine_account import AccountKeeper, make_portfolio
 from emp.app.engine_orders import OrderPath
+from emp.app.engine_quiet import QuietStretches, can_fast_forward
 from emp.app.engine_steps import account_builder, bars_by_step
 from emp.app.market_windows import MarketFeed, MarketWindows
-from emp.domain.accounts import AccountTerms, FxSeries, MarginBreach
+from emp.domain.accounts import AccountTerms, FxSeries, Liquidation, MarginBreach
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.errors import InvalidBars
@@ -81,6 +81,7 @@ class RunResult:
     risk_state: dict = field(default_factory=dict)
     account_rejections: int = 0
     margin_breaches: list[MarginBreach] = field(default_factory=list)
+    liquidations: list[Liquidation] = field(default_factory=list)
 
 
 class BarEventEngine(OrderPath):
@@ -101,7 +102,11 @@ class BarEventEngine(OrderPath):
         market: MarketFeed | None = None,
         account: AccountTerms | None = None,
         fx: Iterable[FxSeries] | None = None,
+        fast_forward: bool = True,
     ) -> None:
+        """``fast_forward`` lets the engine skip quiet stretches (:mod:`emp.app.engine_quiet`:
+        same result, bar for bar); turn it off where each bar must be seen as it comes
+        (a paced replay, a paper session)."""
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
         self._bars = dict(bars)
@@ -114,7 +119,7 @@ class BarEventEngine(OrderPath):
         terms = account if account is not None else AccountTerms()
         fx = tuple(fx) if fx is not None else None
         self._portfolio = make_portfolio(initial_cash, terms, instruments, fx)
-        self._keeper = AccountKeeper(terms, self._portfolio, fx)
+        self._keeper = AccountKeeper(terms, self._portfolio, fx, instruments)
         self._multi_currency = self._portfolio.is_multi_currency
         self._account_rejections = 0
         self._ctx = StrategyContext(self._portfolio, instruments)
@@ -125,15 +130,36 @@ class BarEventEngine(OrderPath):
         self._market = MarketWindows(market) if market is not None and market.needed else None
         self._risk_resizes = 0
         self._fills: list[Fill] = []
-        self._trades = TradeLog()
+        self._trades = TradeLog(rate_of=self._portfolio.rate_of)
         self._sequence = 0
         self._risk_rejections = 0
         self._venue_rejections = 0
         self._account = account_builder()
-        # a risk manager told which symbols changed visits only those at each bar
-        self._risk_takes_changed = "changed" in inspect.signature(risk.on_bar).parameters
+        # a RiskManager (not a stand-in with only on_bar) is told which symbols changed and
+        # builds the account snapshot only when it needs one
+        self._risk_on_demand = hasattr(risk, "on_bar_at")
         # symbols filled since the last risk step, in fill order (a dict: deterministic order)
         self._filled_since_risk: dict[str, None] = {}
+        self._bar_ts, self._bar_equity = 0, float(initial_cash)
+        self._bar_account: AccountSnapshot | None = None
+        # quiet stretches (engine_quiet): a fast path with the per-bar loop's exact result
+        self._quiet = (
+            QuietStretches(
+                strategy=strategy,
+                ctx=self._ctx,
+                portfolio=self._portfolio,
+                step=self._quiet_step,
+                settle=self._quiet_settle,
+                busy=self._quiet_busy,
+            )
+            if fast_forward
+            and can_fast_forward(strategy)
+            and self._risk_on_demand
+            and self._market is None
+            and not self._keeper.per_bar
+            and not self._multi_currency
+            else None
+        )
 
     @property
     def portfolio(self) -> Portfolio:
@@ -205,6 +231,10 @@ class BarEventEngine(OrderPath):
         n = int(timeline.shape[0])
         equity = np.empty(n)
         gross = np.empty(n)
+        if self._quiet is not None and len(bars) == 1:
+            (series,) = bars.values()
+            self._quiet.run(series, equity, gross, progress, done, total)
+            return equity, gross
         symbols = sorted(bars)
         # where each symbol's bars sit on the timeline (exact: the timeline is their union)
         slots = {s: np.searchsorted(timeline, bars[s].ts_ns) for s in symbols}
@@ -277,16 +307,84 @@ class BarEventEngine(OrderPath):
             if len(fills) != booked:
                 value = valuation()
             if keeper is not None:
-                keeper.after_bar(ts, value[0], value[1])
+                liquidation = keeper.after_bar(ts, value[0], value[1], working)
+                if liquidation:
+                    self._execute(liquidation, ts)
             equity[step], gross[step] = value
             step += 1
             if progress is not None:
                 progress(done + step, total if total is not None else done + step)
 
+    # ------------------------------------------------------- quiet stretches
+    def _quiet_busy(self) -> bool:
+        return bool(self._working) or self._risk.needs_every_bar
+
+    def _quiet_step(
+        self,
+        times: list[int],
+        steps: list[list[Bar]],
+        equity: np.ndarray,
+        gross: np.ndarray,
+        offset: int,
+    ) -> None:
+        self._run_steps(times, steps, equity, gross, offset, None, 0, None)
+
+    def _quiet_settle(self, ts: int, equity: float, bar: Bar) -> None:
+        self._clock.advance_to(ts)
+        self._venue.on_bar(bar)
+        self._risk_step(ts, equity, [bar])
+
     # --------------------------------------------------------------- helpers
     def _risk_step(self, ts: int, equity: float, bars_now: list[Bar]) -> None:
-        """Per timestamp: update the risk state and carry out what it commands."""
+        """Per timestamp: update the risk state and carry out what it commands.
+
+        The risk layer gets the account as :meth:`_account_now`, which builds the snapshot
+        only when the risk layer asks for it (on most bars of a quiet run it does not).
+        """
+        self._bar_ts, self._bar_equity, self._bar_account = ts, equity, None
+        market = self._market
+        risk = self._risk
+        if self._risk_on_demand:  # marks moved for these bars, positions for these fills
+            changed = [bar.symbol for bar in bars_now]
+            if self._filled_since_risk:
+                changed.extend(self._filled_since_risk)
+                self._filled_since_risk.clear()
+            if market is None:
+                commands = risk.on_bar_at(ts, equity, self._account_now, changed=changed)
+            else:
+                commands = risk.on_bar_at(
+                    ts,
+                    equity,
+                    self._account_now,
+                    reference_closes=market.reference_closes(),
+                    returns=market.history(),
+                    changed=changed,
+                )
+        elif market is None:
+            commands = risk.on_bar(self._account_now())
+        else:
+            commands = risk.on_bar(
+                self._account_now(),
+                reference_closes=market.reference_closes(),
+                returns=market.history(),
+            )
+        if self._kill_signal is not None and risk.state is not TradingState.HALTED:
+            reason = self._kill_signal.poll()
+            if reason is not None:
+                commands = (
+                    *commands,
+                    *risk.signal(ts_ns=ts, reason=reason, account=self._account_now()),
+                )
+        if commands:
+            self._execute(commands, ts)
+
+    def _account_now(self) -> AccountSnapshot:
+        """The account at the current bar (built once per bar, on the first call)."""
+        account = self._bar_account
+        if account is not None:
+            return account
         portfolio = self._portfolio
+        ts = self._bar_ts
         if self._working or self._multi_currency:
             account = AccountSnapshot.from_portfolio(
                 portfolio,
@@ -295,37 +393,11 @@ class BarEventEngine(OrderPath):
                 fx_rates=portfolio.rates,  # base units per unit (the risk layer's base: USD)
             )
         else:  # the same snapshot, without walking orders
-            account = self._account(ts, equity, portfolio.open_quantities(), portfolio.open_marks())
-        market = self._market
-        if self._risk_takes_changed:  # marks moved for these bars, positions for these fills
-            changed = [bar.symbol for bar in bars_now]
-            if self._filled_since_risk:
-                changed.extend(self._filled_since_risk)
-                self._filled_since_risk.clear()
-            if market is None:
-                commands = self._risk.on_bar(account, changed=changed)
-            else:
-                commands = self._risk.on_bar(
-                    account,
-                    reference_closes=market.reference_closes(),
-                    returns=market.history(),
-                    changed=changed,
-                )
-        elif market is None:
-            commands = self._risk.on_bar(account)
-        else:
-            commands = self._risk.on_bar(
-                account, reference_closes=market.reference_closes(), returns=market.history()
+            account = self._account(
+                ts, self._bar_equity, portfolio.open_quantities(), portfolio.open_marks()
             )
-        if self._kill_signal is not None and self._risk.state is not TradingState.HALTED:
-            reason = self._kill_signal.poll()
-            if reason is not None:
-                commands = (
-                    *commands,
-                    *self._risk.signal(ts_ns=ts, reason=reason, account=account),
-                )
-        if commands:
-            self._execute(commands, ts)
+        self._bar_account = account
+        return account
 
     def _result(self, ts: np.ndarray, equity: np.ndarray, gross: np.ndarray) -> RunResult:
         notes = []
@@ -344,7 +416,7 @@ class BarEventEngine(OrderPath):
                     f"({event.source}: {event.reason})"
                 )
         notes.extend(self._keeper.notes())
-        if not all(math.isfinite(x) for x in equity):
+        if not bool(np.isfinite(equity).all()):
             notes.append("equity contains non-finite values")
         return RunResult(
             ts_ns=ts,
@@ -361,6 +433,7 @@ class BarEventEngine(OrderPath):
             risk_state=self._risk.to_dict(),
             account_rejections=self._account_rejections,
             margin_breaches=list(self._keeper.breaches),
+            liquidations=list(self._keeper.liquidations),
         )
 
 

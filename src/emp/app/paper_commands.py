@@ -258,6 +258,7 @@ def run_paper(
                 initial_cash=settings.initial_cash,
                 kill_signal=kill_signal,
                 market=market_feed_from(settings, risk_config, sorted(loaded)),
+                fast_forward=False,  # a session sees each bar as it comes, paced
             )
             progress = publishing_positions(
                 _pacer(bar_interval_ms), hot, lambda: engine.portfolio.open_quantities()

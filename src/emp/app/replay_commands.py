@@ -170,6 +170,7 @@ def replay_bars(
             metrics=container.metrics(),
             kill_signal=kill_signal,
             market=market_feed_from(settings, risk_config, symbols),
+            fast_forward=speed == 0,  # paced: every bar on the bars' clock
         )
         with session_hot_state(
             settings,

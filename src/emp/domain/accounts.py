@@ -4,7 +4,13 @@
   module existed), ``cash`` (no short sales, buys limited to the cash not yet committed to
   working buys) or ``margin`` (an order that raises gross exposure needs
   ``initial_margin × gross exposure after the order ≤ equity``; at every bar
-  ``equity < maintenance_margin × gross exposure`` is a maintenance breach, recorded).
+  ``equity < maintenance_margin × gross exposure`` is a maintenance breach, recorded and,
+  unless ``liquidation`` is ``none``, met by liquidation orders).
+* **liquidation** — what a margin account does about a maintenance breach, as a broker
+  does: ``reduce`` (the default) sells longs and buys back shorts at market, the largest
+  requirement first, until ``maintenance_margin × gross exposure ≤ equity`` holds again at
+  the current marks (:func:`liquidation_quantities`); ``all`` closes every position;
+  ``none`` only records the breach.
 * **borrow cost** — a short position pays ``borrow_bps / 10,000`` a year on its notional,
   accrued at each timestamp for the calendar time since the previous one (ACT/365) on the
   notional at the previous marks, in the base currency; it is paid from cash and kept
@@ -26,6 +32,7 @@ import numpy as np
 from emp.domain.errors import InvalidConfiguration
 
 ACCOUNT_KINDS: tuple[str, ...] = ("unchecked", "cash", "margin")
+LIQUIDATION_POLICIES: tuple[str, ...] = ("none", "reduce", "all")
 YEAR_NS = 365 * 86_400 * 10**9
 _EPS = 1e-9
 
@@ -42,6 +49,9 @@ class AccountTerms:
             is in breach, in (0, initial_margin].
         borrow_bps: annual cost of short positions in bps of their notional (>= 0).
         base_currency: the currency equity is kept in.
+        liquidation: margin accounts: ``reduce`` (liquidate the largest requirements
+            first until the maintenance requirement is met), ``all`` (close every
+            position) or ``none`` (only record the breach).
     """
 
     kind: str = "unchecked"
@@ -49,6 +59,7 @@ class AccountTerms:
     maintenance_margin: float = 0.25
     borrow_bps: float = 0.0
     base_currency: str = "USD"
+    liquidation: str = "reduce"
 
     def __post_init__(self) -> None:
         if self.kind not in ACCOUNT_KINDS:
@@ -68,10 +79,20 @@ class AccountTerms:
             raise InvalidConfiguration(f"borrow_bps must be >= 0, was {self.borrow_bps!r}")
         if not self.base_currency:
             raise InvalidConfiguration("base_currency must be a currency code")
+        if self.liquidation not in LIQUIDATION_POLICIES:
+            raise InvalidConfiguration(
+                f"liquidation must be one of {', '.join(LIQUIDATION_POLICIES)}, was "
+                f"{self.liquidation!r}"
+            )
 
     @property
     def checks_orders(self) -> bool:
         return self.kind != "unchecked"
+
+    @property
+    def liquidates(self) -> bool:
+        """True when a maintenance breach is met by liquidation orders."""
+        return self.kind == "margin" and self.liquidation != "none"
 
 
 def borrow_cost(short_notional: float, borrow_bps: float, elapsed_ns: int) -> float:
@@ -150,6 +171,72 @@ class MarginBreach:
     equity: float
     requirement: float
     gross_exposure: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldPosition:
+    """An open position as liquidation sees it.
+
+    ``unit_value`` is the base-currency value of one unit at the mark (mark × FX rate,
+    > 0); liquidation quantities are whole multiples of ``lot_size`` (or the whole
+    position).
+    """
+
+    symbol: str
+    quantity: float
+    unit_value: float
+    lot_size: float = 1.0
+
+    @property
+    def requirement_value(self) -> float:
+        """The position's gross exposure (its requirement is a fixed fraction of it)."""
+        return abs(self.quantity) * self.unit_value
+
+
+def liquidation_quantities(
+    policy: str, maintenance_margin: float, equity: float, positions: list[HeldPosition]
+) -> list[tuple[str, float]]:
+    """``(symbol, signed quantity)`` to trade so the account meets maintenance again.
+
+    ``all`` closes every position. ``reduce`` needs the gross exposure down to
+    ``equity / maintenance_margin`` (a sale at the mark leaves equity unchanged), so it
+    takes ``excess = gross − equity / maintenance_margin`` off the positions with the
+    largest requirement first (ties by symbol), each by whole lots rounded up, at most the
+    whole position; with ``equity ≤ 0`` that is everything. ``none`` trades nothing.
+
+    ``positions`` are the positions as they will be once the working orders that reduce
+    them have filled (those quantities count as already gone), so ``gross`` is theirs.
+    """
+    if policy == "none" or not positions:
+        return []
+    ordered = sorted(positions, key=lambda p: (-p.requirement_value, p.symbol))
+    if policy == "all" or equity <= 0:
+        return [(p.symbol, -p.quantity) for p in ordered]
+    gross = math.fsum(p.requirement_value for p in ordered)
+    excess = gross - equity / maintenance_margin
+    out: list[tuple[str, float]] = []
+    for p in ordered:
+        if excess <= _EPS * max(1.0, gross):
+            break
+        held = abs(p.quantity)
+        lots = math.ceil(excess / p.unit_value / p.lot_size - _EPS)
+        quantity = min(held, round(lots * p.lot_size, 12))
+        out.append((p.symbol, -math.copysign(quantity, p.quantity)))
+        excess -= quantity * p.unit_value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidation:
+    """A liquidation order the account issued at ``ts_ns`` (filled at the venue's next price).
+
+    ``quantity`` is signed: negative sells (part of) a long, positive buys back a short.
+    """
+
+    ts_ns: int
+    symbol: str
+    quantity: float
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, eq=False)

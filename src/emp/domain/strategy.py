@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from emp.domain.bars import Bar
+from emp.domain.bars import Bar, BarSeries
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.fills import Fill
 from emp.domain.instruments import Instrument, InstrumentRegistry
@@ -76,6 +76,22 @@ class Strategy(ABC):
     @abstractmethod
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Sequence[OrderIntent]:
         """Called for every closed bar, in time order across symbols."""
+
+    def fast_forward(self, series: BarSeries, start: int, stop: int, ctx: StrategyContext) -> int:
+        """Optional speed-up: skip the bars on which :meth:`on_bar` would stay silent.
+
+        Consume bars ``start, start + 1, …, k − 1`` of ``series`` — leaving the strategy
+        exactly as if :meth:`on_bar` had been called on each and had returned no intent —
+        and return ``k`` (``start <= k <= stop``): the first bar that might produce an
+        intent (the engine then calls :meth:`on_bar` for it), or ``stop``. Stopping early
+        is always correct; consuming a bar on which ``on_bar`` would have acted is a bug.
+        Only what bars ``<= k − 1`` say may decide ``k`` (no look-ahead).
+
+        The engine calls it only while no order works, so ``ctx``'s positions and cash
+        stay as they are for the whole stretch; ``ctx.ts_ns`` is the bar before
+        ``start``. The default consumes nothing.
+        """
+        return start
 
     def on_fill(self, fill: Fill, ctx: StrategyContext) -> None:  # noqa: B027 - optional hook
         """Called after each of this strategy's fills has been booked."""

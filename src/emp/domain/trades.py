@@ -1,8 +1,17 @@
-"""Round-trip trades: from flat to flat (or through zero), with PnL net of fees."""
+"""Round-trip trades: from flat to flat (or through zero), with PnL net of fees.
+
+PnL is kept in the instrument's currency. A multi-currency run also gives each trade
+its value in the account's base currency, **converted at the FX rate in force when the
+trade closes** (``pnl_base = pnl × exit_fx_rate``): the realized amount is a balance in
+the instrument's currency from then on, and what that balance gains or loses as the rate
+moves later is currency translation of the account, not PnL of the trade. A one-currency
+run has ``exit_fx_rate = 1`` and ``pnl_base == pnl``.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emp.domain.fills import Fill
@@ -18,7 +27,9 @@ class ClosedTrade:
     opened (or added to) and reduced the position; ``fees`` is every fee paid inside the
     round trip (a fill that crosses through zero splits its fee pro rata between the trade
     it closes and the one it opens). ``pnl`` is realized trading PnL minus ``fees``. The
-    three are descriptive and not compared by ``==``.
+    three are descriptive and not compared by ``==``, as is ``exit_fx_rate``: base-currency
+    units per unit of the instrument's currency when the trade closed (1 in one-currency
+    runs; see the module doc).
     """
 
     symbol: str
@@ -32,6 +43,12 @@ class ClosedTrade:
     entry_price: float = field(default=math.nan, compare=False)
     exit_price: float = field(default=math.nan, compare=False)
     fees: float = field(default=0.0, compare=False)
+    exit_fx_rate: float = field(default=1.0, compare=False)
+
+    @property
+    def pnl_base(self) -> float:
+        """``pnl`` in the account's base currency, at the FX rate of the exit."""
+        return self.pnl * self.exit_fx_rate
 
     @property
     def is_win(self) -> bool:
@@ -82,9 +99,15 @@ def _opened(fill: Fill, quantity: float, fee: float, direction: int) -> _OpenTra
 
 
 class TradeLog:
-    """Folds fills into round trips. Call :meth:`record` after the portfolio booked a fill."""
+    """Folds fills into round trips. Call :meth:`record` after the portfolio booked a fill.
 
-    def __init__(self) -> None:
+    ``rate_of`` (symbol → base-currency units per unit of its currency, read when a trade
+    closes; e.g. ``Portfolio.rate_of``) sets each closed trade's ``exit_fx_rate``; without
+    it the rate is 1.
+    """
+
+    def __init__(self, rate_of: Callable[[str], float] | None = None) -> None:
+        self._rate_of = rate_of
         self._open: dict[str, _OpenTrade] = {}
         self.closed: list[ClosedTrade] = []
 
@@ -134,6 +157,7 @@ class TradeLog:
                 entry_price=trade.entry_price,
                 exit_price=trade.exit_price,
                 fees=trade.fees,
+                exit_fx_rate=self._rate_of(symbol) if self._rate_of is not None else 1.0,
             )
         )
 

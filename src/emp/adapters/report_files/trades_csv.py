@@ -26,6 +26,8 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "entry_price",
     "exit_price",
     "fees",
+    "exit_fx_rate",
+    "pnl_base",
 )
 
 
@@ -49,6 +51,8 @@ def render_trades_csv(trades: Sequence[ClosedTrade]) -> bytes:
                 repr(float(trade.entry_price)),
                 repr(float(trade.exit_price)),
                 repr(float(trade.fees)),
+                repr(float(trade.exit_fx_rate)),
+                repr(float(trade.pnl_base)),
             )
         )
     return buffer.getvalue().encode("utf-8")
@@ -77,6 +81,8 @@ def render_trades_parquet(trades: Sequence[ClosedTrade]) -> bytes:
             "entry_price": pa.array([t.entry_price for t in trades], pa.float64()),
             "exit_price": pa.array([t.exit_price for t in trades], pa.float64()),
             "fees": pa.array([t.fees for t in trades], pa.float64()),
+            "exit_fx_rate": pa.array([t.exit_fx_rate for t in trades], pa.float64()),
+            "pnl_base": pa.array([t.pnl_base for t in trades], pa.float64()),
         }
     )
     buffer = io.BytesIO()

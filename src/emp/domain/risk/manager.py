@@ -21,7 +21,7 @@ venue port. Nothing here reads a clock: every timestamp comes in as ``ts_ns``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,9 @@ from emp.domain.risk.rule import RiskCheckInput, RiskRule
 from emp.domain.risk.state_gate import TradingStateGate
 from emp.domain.risk.trading_state import TradingState, TriggerSource
 from emp.domain.risk.vol_tiers import VolatilityTier, VolatilityTiers
+
+#: Builds the account snapshot of the latest bar when called (see RiskManager.on_bar_at).
+AccountSource = Callable[[], AccountSnapshot]
 
 
 class RiskManager:
@@ -135,6 +138,10 @@ class RiskManager:
             if precompute_var
             else ()
         )
+        #: Book syncs wait for a reader when nothing reads the book at a bar (see on_bar).
+        self._sync_at_bar = bool(self._primers) or escalate_on_breach is not None
+        self._pending_account: AccountSource | None = None
+        self._pending_changed: set[str] | None = set()
 
     # -------------------------------------------------------------- queries
     @property
@@ -143,15 +150,30 @@ class RiskManager:
 
     @property
     def context(self) -> RiskContext:
+        if self._pending_account is not None:
+            self._settle()
         return self._context
 
     @property
     def book(self) -> ExposureBook:
+        if self._pending_account is not None:
+            self._settle()
         return self._book
 
     @property
     def state(self) -> TradingState:
         return self._kill.state
+
+    @property
+    def needs_every_bar(self) -> bool:
+        """Whether each bar's equity or account must reach :meth:`on_bar_at`.
+
+        True with a drawdown brake, breach escalation or precomputed VaR, and while a
+        HALT's flatten is pending. When False, and no return history or market data is
+        given, one call at the last of a run of bars without fills leaves the manager as
+        one call per bar would (the exposure book only needs the latest account).
+        """
+        return self._brake is not None or self._sync_at_bar or self._kill.flatten_pending
 
     @property
     def timeline(self) -> tuple[tuple[int, TradingState], ...]:
@@ -185,6 +207,8 @@ class RiskManager:
     # ----------------------------------------------------------- per intent
     def check(self, data: RiskCheckInput) -> RiskDecision:
         """Decide on one intent; an approved (or resized) order is booked as working."""
+        if self._pending_account is not None:
+            self._settle()
         context = self._context
         if data.context is not context:
             data = data.with_context(context)
@@ -248,6 +272,8 @@ class RiskManager:
 
     def capacity(self, data: RiskCheckInput) -> float:
         """The largest lot multiple of this intent the resizable rules accept (for sizing)."""
+        if self._pending_account is not None:
+            self._settle()
         if data.context is not self._context:
             data = data.with_context(self._context)
         return self._engine.capacity(data)
@@ -311,35 +337,84 @@ class RiskManager:
         ``changed`` (optional): the symbols whose position or mark may have changed since
         the previous bar; the book then visits only those (and the symbols with working
         orders) instead of comparing every symbol of the account.
+
+        The exposure book is brought to ``account`` when something reads it: at once when
+        a return history comes in, VaR is precomputed or breaches escalate; otherwise at
+        the next check, capacity, :attr:`book`, :attr:`context` or :meth:`to_dict`, in one
+        sync over every symbol changed since (the book is the same either way; only the
+        bars where nothing reads it are skipped).
         """
-        ts = account.ts_ns
-        self._book.sync(account, returns, window=self._var_window, changed=changed)
-        self._context.forget()
+        return self.on_bar_at(
+            account.ts_ns,
+            account.equity,
+            lambda: account,
+            reference_closes=reference_closes,
+            returns=returns,
+            realised_volatility=realised_volatility,
+            regime=regime,
+            changed=changed,
+        )
+
+    def on_bar_at(
+        self,
+        ts_ns: int,
+        equity: float,
+        account: AccountSource,
+        *,
+        reference_closes: np.ndarray | None = None,
+        returns: ReturnHistory | None = None,
+        realised_volatility: float | None = None,
+        regime: str | None = None,
+        changed: Iterable[str] | None = None,
+    ) -> tuple[VenueCommand, ...]:
+        """:meth:`on_bar` for a caller that builds the account snapshot only on demand.
+
+        ``account()`` returns the snapshot at ``ts_ns`` (with ``equity``); it is called
+        when something needs it — the book's sync (possibly later, at the next check: the
+        callable must then still describe the latest bar, so give a new one each bar), a
+        kill switch engaging or following up a HALT — and on most bars of a quiet run not
+        at all.
+        """
+        pending = self._pending_changed
+        if pending is not None:
+            if changed is None:
+                self._pending_changed = None
+            else:
+                pending.update(changed)
+        self._pending_account = account
+        if returns is not None or self._sync_at_bar:
+            self._settle(returns)
+        context = self._context
+        context._last_data = context._last_projection = None  # forget(), inlined
         for prime in self._primers:
-            prime(self._context)
-        self._conditions.update(ts, reference_closes, realised_volatility, regime)
-        candidates = self._drawdown_candidates(ts, account.equity)
+            prime(context)
+        if reference_closes is not None or realised_volatility is not None or regime is not None:
+            self._conditions.update(ts_ns, reference_closes, realised_volatility, regime)
+        candidates = self._drawdown_candidates(ts_ns, equity) if self._brake is not None else []
         if self._escalate_on_breach is not None:
-            breaches = self.portfolio_breaches(account.equity)
+            breaches = self.portfolio_breaches(equity)
             if breaches:
                 candidates.append(
                     (self._escalate_on_breach, TriggerSource.BREACH, "; ".join(breaches))
                 )
+        kill = self._kill
         commands: tuple[VenueCommand, ...] = ()
         if candidates:
             target, source, reason = max(candidates, key=lambda c: c[0].rank)
-            was_halted = self._kill.state is TradingState.HALTED
+            was_halted = kill.state is TradingState.HALTED
             if not (was_halted and target is TradingState.HALTED):
-                commands = self._kill.engage(
-                    target, ts_ns=ts, source=source, reason=reason, account=account
+                commands = kill.engage(
+                    target, ts_ns=ts_ns, source=source, reason=reason, account=account()
                 )
-        if not commands:
-            commands = self._kill.follow_up(account)
-        self._context.trading_state = self._kill.state
+        if not commands and kill.flatten_pending:
+            commands = kill.follow_up(account())
+        context.trading_state = kill.state
         return commands
 
     def portfolio_breaches(self, equity: float) -> list[str]:
         """The portfolio caps the book already exceeds (market moves, tier changes)."""
+        if self._pending_account is not None:
+            self._settle()
         found = []
         for rule in self._engine.rules:
             measure = getattr(rule, "portfolio_breach", None)
@@ -348,6 +423,13 @@ class RiskManager:
                 if reason is not None:
                     found.append(reason)
         return found
+
+    def _settle(self, returns: ReturnHistory | None = None) -> None:
+        """Sync the book to the latest account on_bar gave, over the symbols changed since."""
+        source, changed = self._pending_account, self._pending_changed
+        assert source is not None  # callers check
+        self._pending_account, self._pending_changed = None, set()
+        self._book.sync(source(), returns, window=self._var_window, changed=changed)
 
     def _drawdown_candidates(
         self, ts: int, equity: float
@@ -438,7 +520,7 @@ class RiskManager:
             "regime": self.regime or None,
             "regime_counts": self.regime_counts,
             "drawdown": None if self._brake is None else self._brake.to_dict(),
-            "exposure": self._book.to_dict(),
+            "exposure": self.book.to_dict(),
             "decisions": self.decision_counts,
             "rules": [rule.name for rule in self.rules],
             "audit": self._audit.to_dicts(),

@@ -26,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emp.domain.bars import Bar
+import numpy as np
+
+from emp.domain.bars import Bar, BarSeries
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.orders import OrderSide
 from emp.domain.strategy import OrderIntent, Strategy, StrategyContext, StrategySpec
@@ -137,6 +139,77 @@ class SmaCross(Strategy):
             return ()
         order_side = OrderSide.BUY if delta > 0 else OrderSide.SELL
         return (OrderIntent(symbol=symbol, side=order_side, quantity=abs(delta), tag=self.name),)
+
+    def fast_forward(self, series: BarSeries, start: int, stop: int, ctx: StrategyContext) -> int:
+        """Skip, with numpy, the bars whose side equals the position's (see :class:`Strategy`).
+
+        The running sums are ``numpy.cumsum`` from the current total (the same additions,
+        in the same order, as :meth:`on_bar`), and the averages and the tie test the same
+        expressions, so the first bar whose side differs is found bit for bit where
+        :meth:`on_bar` would act. Blocks grow from 64 bars so that a decision near
+        ``start`` costs little.
+        """
+        symbol = series.symbol
+        sums = self._sums.get(symbol)
+        if sums is None:
+            sums = self._sums[symbol] = _CumulativeSums(self._slow)
+        current = ctx.position(symbol)
+        current_side = (current > 0) - (current < 0)
+        closes = series.close
+        # short stretches (a decision within a few dozen bars) cost least in plain Python
+        end = min(stop, start + 32)
+        i = start + self._quiet_prefix_scalar(sums, closes[start:end].tolist(), current_side)
+        block = 256
+        while i == end and i < stop:
+            end = min(stop, i + block)
+            i += self._quiet_prefix(sums, closes[i:end], current_side)
+            block = min(block * 2, 16_384)
+        return i
+
+    def _quiet_prefix_scalar(
+        self, sums: _CumulativeSums, closes: list[float], current_side: int
+    ) -> int:
+        """:meth:`_quiet_prefix` bar by bar: on_bar's arithmetic, decided before the push."""
+        ring, size, count, total = sums.ring, sums.size, sums.count, sums.total
+        fast, slow, flat_side = self._fast, self._slow, -1 if self._reverse else 0
+        quiet = 0
+        for close in closes:
+            newest = total + close
+            if count >= slow:  # on_bar decides once the count after the push exceeds slow
+                fast_sma = (newest - ring[(count - fast) % size]) / fast
+                slow_sma = (newest - ring[(count - slow) % size]) / slow
+                side = 1 if fast_sma - slow_sma > TIE_TOLERANCE * newest else flat_side
+                if side != current_side:
+                    break
+            ring[count % size] = total = newest
+            count += 1
+            quiet += 1
+        sums.total, sums.count = total, count
+        return quiet
+
+    def _quiet_prefix(self, sums: _CumulativeSums, closes: np.ndarray, current_side: int) -> int:
+        """Push the leading closes on which on_bar stays silent; return how many."""
+        size, count, fast, slow = sums.size, sums.count, self._fast, self._slow
+        m = int(closes.shape[0])
+        totals = np.cumsum(np.concatenate(([sums.total], closes)))[1:]
+        # the last `size` known sums S_{count-size} .. S_{count-1} (unknown ones, before S_0,
+        # are only ever read during the warm-up, where nothing is decided), then the new ones
+        ring = sums.ring
+        known = np.array([ring[a % size] for a in range(count - size, count)])
+        history = np.concatenate((known, totals))
+        fast_sma = (totals - history[size - fast : size - fast + m]) / fast
+        slow_sma = (totals - history[size - slow : size - slow + m]) / slow
+        long = fast_sma - slow_sma > TIE_TOLERANCE * totals
+        side = np.where(long, 1, -1 if self._reverse else 0)
+        warm = np.arange(count + 1, count + 1 + m) > slow  # on_bar decides from count > slow
+        acts = warm & (side != current_side)
+        quiet = int(np.argmax(acts)) if acts.any() else m
+        if quiet:
+            for a in range(count + max(0, quiet - size), count + quiet):
+                ring[a % size] = float(totals[a - count])
+            sums.total = float(totals[quiet - 1])
+            sums.count = count + quiet
+        return quiet
 
 
 def _build(params: Mapping[str, Any]) -> Strategy:

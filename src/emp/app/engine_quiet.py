@@ -1,0 +1,138 @@
+"""Quiet stretches: the event engine's fast path over bars on which nothing can happen.
+
+While no order works, a run over one symbol whose strategy implements
+:meth:`~emp.domain.strategy.Strategy.fast_forward` and whose risk layer does not need each
+bar (:attr:`~emp.domain.risk.RiskManager.needs_every_bar` False; no market windows, no
+per-bar account terms) has nothing to do on a bar where the strategy stays silent but
+record equity. The engine then asks the strategy how many bars it would stay silent,
+writes their equity and exposure in one numpy expression (the same arithmetic as
+``Portfolio.valuation`` per bar, so the curve is bit for bit the same), and brings the
+clock, the portfolio's mark, the venue and the risk layer to the stretch's last bar in one
+step each (the venue has nothing working, the risk layer needs only the latest account).
+The bar the strategy may act on then goes through the ordinary per-bar path, as does every
+bar while an order works. The kill signal is polled once per stretch; a progress callback
+hears of a stretch once, at its end (and of every bar run one by one).
+
+The result equals the per-bar loop's (``tests/unit/app/test_engine_quiet.py`` runs both on
+random bars and compares fills, trades and the equity curve exactly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from emp.app.engine_steps import bars_of
+from emp.domain.bars import Bar, BarSeries
+from emp.domain.errors import StrategyError
+from emp.domain.portfolio import Portfolio
+from emp.domain.strategy import Strategy, StrategyContext
+
+ProgressCallback = Callable[[int, int], None]
+#: Bars run through the ordinary loop after a stretch (the decision bar and the fill bar).
+_STEPS = 2
+StepRunner = Callable[[list[int], list[list[Bar]], np.ndarray, np.ndarray, int], None]
+
+
+def can_fast_forward(strategy: Strategy) -> bool:
+    """The strategy overrides :meth:`Strategy.fast_forward` (the default skips nothing)."""
+    method = getattr(type(strategy), "fast_forward", None)
+    return method is not None and method is not Strategy.fast_forward
+
+
+class QuietStretches:
+    """Runs one symbol's window, skipping the quiet stretches (see the module doc).
+
+    Args:
+        strategy: the run's strategy (it implements ``fast_forward``).
+        ctx: the strategy's context.
+        portfolio: the run's portfolio (one currency).
+        step: runs the ordinary per-bar loop over ``(times, steps, equity, gross,
+            offset)``.
+        settle: ``(ts_ns, equity, last_bar)`` — brings clock, venue and risk to the last
+            bar of a stretch (and polls the kill signal).
+        busy: whether an order works or the risk layer needs every bar right now.
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy: Strategy,
+        ctx: StrategyContext,
+        portfolio: Portfolio,
+        step: StepRunner,
+        settle: Callable[[int, float, Bar], None],
+        busy: Callable[[], bool],
+    ) -> None:
+        self._strategy = strategy
+        self._ctx = ctx
+        self._portfolio = portfolio
+        self._step = step
+        self._settle = settle
+        self._busy = busy
+
+    def run(
+        self,
+        series: BarSeries,
+        equity: np.ndarray,
+        gross: np.ndarray,
+        progress: ProgressCallback | None,
+        done: int,
+        total: int | None,
+    ) -> None:
+        """Fill ``equity``/``gross`` (one slot per bar of ``series``), as the loop would."""
+        n = len(series)
+        times = series.ts_ns
+        i = 0
+        while i < n:
+            if not self._busy() and self._portfolio.positions.keys() <= {series.symbol}:
+                j = self._forward(series, i, n)
+                if j > i:
+                    self._stretch(series, i, j, equity, gross)
+                    i = j
+                    if progress is not None:
+                        progress(done + i, total if total is not None else done + i)
+                    if i == n:
+                        break
+            # the bar the strategy may act on, and the next (where a market order fills),
+            # through the ordinary loop in one call
+            stop = min(n, i + _STEPS)
+            bars = bars_of(series, i, stop)
+            self._step(times[i:stop].tolist(), [[bar] for bar in bars], equity, gross, i)
+            i = stop
+            if progress is not None:
+                progress(done + i, total if total is not None else done + i)
+
+    def _forward(self, series: BarSeries, start: int, stop: int) -> int:
+        try:
+            k = self._strategy.fast_forward(series, start, stop, self._ctx)
+        except Exception as error:
+            raise StrategyError(
+                f"strategy {self._strategy.name!r} raised {type(error).__name__} in "
+                f"fast_forward on {series.symbol} from bar {start}: {error}"
+            ) from error
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not start <= k <= stop:
+            raise StrategyError(
+                f"strategy {self._strategy.name!r}: fast_forward must return a bar index in "
+                f"[{start}, {stop}], was {k!r}"
+            )
+        return int(k)
+
+    def _stretch(
+        self, series: BarSeries, start: int, stop: int, equity: np.ndarray, gross: np.ndarray
+    ) -> None:
+        portfolio = self._portfolio
+        symbol = series.symbol
+        position = portfolio.positions.get(symbol)
+        if position is None:
+            equity[start:stop] = portfolio.cash
+            gross[start:stop] = 0.0
+        else:  # Portfolio.valuation per bar: cash + (0.0 + q × close), |q × close|
+            value = position.quantity * series.close[start:stop]
+            equity[start:stop] = portfolio.cash + value
+            np.abs(value, out=gross[start:stop])
+        last = series.bar(stop - 1)
+        portfolio.mark(symbol, last.close)
+        self._ctx.ts_ns = last.ts_ns
+        self._settle(last.ts_ns, float(equity[stop - 1]), last)
