@@ -182,6 +182,20 @@ class TestSameResultAsThePerBarLoop:
         assert slow.risk_state["trading_state"] != TradingState.ACTIVE.value
 
 
+def plain_engine(strategy: SmaCross) -> BarEventEngine:
+    instruments = InstrumentRegistry([Instrument(symbol="SYN")])
+    clock = ManualClock()
+    return BarEventEngine(
+        bars={"SYN": synthetic(1, 100)},
+        instruments=instruments,
+        strategy=strategy,
+        risk=RiskManager(),
+        venue=SimulatedVenue(instruments, clock),
+        clock=clock,
+        initial_cash=1_000.0,
+    )
+
+
 class TestKillSignalAndBadStrategies:
     def test_a_kill_signal_is_polled_per_stretch_and_halts_the_run(self):
         class KillAfter:
@@ -213,18 +227,7 @@ class TestKillSignalAndBadStrategies:
             def fast_forward(self, series, start, stop, ctx):
                 return returned
 
-        series = synthetic(1, 100)
-        instruments = InstrumentRegistry([Instrument(symbol="SYN")])
-        clock = ManualClock()
-        engine = BarEventEngine(
-            bars={"SYN": series},
-            instruments=instruments,
-            strategy=Broken(),
-            risk=RiskManager(),
-            venue=SimulatedVenue(instruments, clock),
-            clock=clock,
-            initial_cash=1_000.0,
-        )
+        engine = plain_engine(Broken())
         with pytest.raises(StrategyError, match="broken.*fast_forward must return"):
             engine.run()
 
@@ -235,17 +238,6 @@ class TestKillSignalAndBadStrategies:
             def fast_forward(self, series, start, stop, ctx):
                 raise ValueError("no")
 
-        series = synthetic(1, 100)
-        instruments = InstrumentRegistry([Instrument(symbol="SYN")])
-        clock = ManualClock()
-        engine = BarEventEngine(
-            bars={"SYN": series},
-            instruments=instruments,
-            strategy=Raising(),
-            risk=RiskManager(),
-            venue=SimulatedVenue(instruments, clock),
-            clock=clock,
-            initial_cash=1_000.0,
-        )
+        engine = plain_engine(Raising())
         with pytest.raises(StrategyError, match="raising.*ValueError in fast_forward on SYN"):
             engine.run()
