@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emp.domain.errors import InvalidConfiguration
+from emp.domain.fees import commission_fee
 from emp.domain.matching import FixedLatency, LatencyModel, LogNormalLatency, QueueModel
 
 
@@ -114,9 +115,11 @@ class BookVenueConfig:
 
     def commission(self, quantity: float, price: float) -> float:
         """The fee of one fill (the bar venue's formula)."""
-        variable = (
-            self.commission_bps * quantity * price / 10_000.0
-            + self.commission_per_share * quantity
-            + self.commission_fixed
+        return commission_fee(
+            quantity,
+            price,
+            bps=self.commission_bps,
+            per_share=self.commission_per_share,
+            fixed=self.commission_fixed,
+            minimum=self.min_commission,
         )
-        return max(self.min_commission, variable)

@@ -22,6 +22,7 @@ from enum import Enum
 
 from emp.adapters.fix_sim.config import SimulatedVenueConfig
 from emp.domain.bars import Bar
+from emp.domain.fees import commission_fee
 from emp.domain.instruments import Instrument
 from emp.domain.orders import OrderSide, OrderType, TimeInForce
 
@@ -91,12 +92,14 @@ def fillable_quantity(
 
 def commission(quantity: float, price: float, config: SimulatedVenueConfig) -> float:
     """The fee of one fill: ``max(min, bps * notional / 1e4 + per_share * quantity + fixed)``."""
-    variable = (
-        config.commission_bps * quantity * price / 10_000.0 + config.commission_per_share * quantity
+    return commission_fee(
+        quantity,
+        price,
+        bps=config.commission_bps,
+        per_share=config.commission_per_share,
+        fixed=config.commission_fixed,
+        minimum=config.min_commission,
     )
-    if config.commission_fixed:
-        variable += config.commission_fixed
-    return max(config.min_commission, variable)
 
 
 def close_bar(bar: Bar) -> Bar:
