@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -174,11 +175,20 @@ def serve(
         Path | None, typer.Option(help="Serve TLS with this PEM certificate (quickfix-ssl).")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The certificate's PEM private key.")] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            help="Mutual TLS: require every client to present a certificate signed by this "
+            "PEM CA (needs --tls-certificate)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulator: price-time matching against seeded generated liquidity.
 
     Logon credentials are EMP_FIX_USERNAME / EMP_FIX_PASSWORD (required unless
     --insecure-no-auth). Sequence numbers persist in a FileStore under the data folder.
+    With --tls-certificate, TLS (and with --tls-client-ca, mutual TLS) is terminated in
+    front of quickfix's acceptor, which then listens on a private loopback port.
     """
     import numpy as np
 
@@ -199,22 +209,25 @@ def serve(
         for s in names
     }
     root = data_dir or settings.data_dir / "venue"
-    if (tls_certificate is None) != (tls_key is None):
-        raise ConfigError("--tls-certificate and --tls-key go together: give both or neither")
-    tls = None
-    if tls_certificate is not None:
-        tls = fq.TlsFiles(certificate_file=tls_certificate, key_file=tls_key)
+    front_config = tls_front_config(
+        port,
+        certificate=tls_certificate,
+        key=tls_key,
+        client_ca=tls_client_ca,
+        allow_remote=allow_remote,
+    )
     config = venue_server_config(
         fq,
         settings,
         root,
-        port=port,
+        port=port if front_config is None else front_config.backend_port,
         venue_comp_id=venue_comp_id,
         client_comp_ids=tuple(_symbols(clients)),
         credentials=credentials,
         interval_ms=interval_ms,
-        loopback_only=not allow_remote,
-        tls=tls,
+        # Behind a TLS front every client arrives from loopback: anything else is a
+        # direct connection to the private port, refused at Logon.
+        loopback_only=not allow_remote or front_config is not None,
     )
     server = fq.FixVenueServer(
         config,
@@ -223,15 +236,26 @@ def serve(
         liquidity=liquidity,
         journal=fq.DuckDBAuditJournal(root / "audit.duckdb"),
     )
+    front = None
+    if front_config is not None:
+        from emp.adapters.fix_quickfix.tls_front import TlsFront
+
+        def tls_event(text: str) -> None:
+            server.log.event("TLS", text)
+            print(text, file=sys.stderr, flush=True)
+
+        front = TlsFront(front_config, on_event=tls_event)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     try:
         server.start()
+        if front is not None:
+            front.start()
         print(
-            f"serving FIX 4.4 venue {venue_comp_id} on port {port} for "
-            f"{', '.join(config.client_comp_ids)}; symbols {', '.join(names)}; "
+            f"serving FIX 4.4 venue {venue_comp_id} on port {port}{_tls_words(front_config)} "
+            f"for {', '.join(config.client_comp_ids)}; symbols {', '.join(names)}; "
             f"logs in {config.log_dir}",
             flush=True,
         )
@@ -239,5 +263,61 @@ def serve(
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             stop.wait(0.2)
     finally:
-        server.stop()
+        try:
+            server.stop()  # logs the sessions out through the front: stop the front after
+        finally:
+            if front is not None:
+                front.stop()
     print("venue stopped", file=sys.stderr)
+
+
+def tls_front_config(
+    port: int,
+    *,
+    certificate: Path | None,
+    key: Path | None,
+    client_ca: Path | None,
+    allow_remote: bool,
+) -> Any:
+    """The TLS front of a served venue (``None``: plain TCP). quickfix-ssl's own acceptor
+    stops answering every client after one failed handshake, so TLS is terminated in
+    front of it (see :mod:`emp.adapters.fix_quickfix.tls_front`)."""
+    if (certificate is None) != (key is None):
+        raise ConfigError("--tls-certificate and --tls-key go together: give both or neither")
+    if certificate is None:
+        if client_ca is not None:
+            raise ConfigError("--tls-client-ca needs --tls-certificate and --tls-key")
+        return None
+    assert key is not None
+    for option, path in (
+        ("--tls-certificate", certificate),
+        ("--tls-key", key),
+        ("--tls-client-ca", client_ca),
+    ):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{option}: expected a PEM file, was {path} (not found)")
+    quickfix_adapter()  # the fix extra's presence, worded, before the front's import
+    from emp.adapters.fix_quickfix.tls_front import TlsFrontConfig
+
+    return TlsFrontConfig(
+        listen_port=port,
+        backend_port=_free_loopback_port(),
+        certificate_file=certificate,
+        key_file=key,
+        client_ca_file=client_ca,
+        listen_host="0.0.0.0" if allow_remote else "127.0.0.1",
+    )
+
+
+def _tls_words(front_config: Any) -> str:
+    if front_config is None:
+        return ""
+    if front_config.client_ca_file is None:
+        return " (TLS)"
+    return " (mutual TLS: client certificates required)"
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -27,8 +27,13 @@ class TlsFiles:
     """TLS for quickfix-ssl sessions (PEM files). A broker gateway usually needs only
     ``ca_file``; mutual TLS adds the certificate and key.
 
+    On the venue's side (the acceptor) ``ca_file`` turns mutual TLS on: every client must
+    present a certificate that chains to it, or its connection is closed during the
+    handshake, before any Logon (quickfix's ``CertificateVerifyLevel=1``).
+
     Attributes:
-        ca_file: CertificationAuthoritiesFile: the CA bundle to verify the peer with.
+        ca_file: CertificationAuthoritiesFile: the CA bundle to verify the peer with
+            (a client verifies the venue; a venue verifies and requires client certificates).
         certificate_file: our certificate (Client/ServerCertificateFile).
         key_file: its private key (Client/ServerCertificateKeyFile).
         protocol: SSLProtocol, e.g. ``"+TLSv1_2 +TLSv1_3"`` (``None``: quickfix's default).
@@ -38,6 +43,13 @@ class TlsFiles:
     certificate_file: Path | None = None
     key_file: Path | None = None
     protocol: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.certificate_file is None) != (self.key_file is None):
+            raise InvalidConfiguration(
+                "a TLS certificate and its key go together: expected both or neither, was "
+                f"certificate_file={self.certificate_file}, key_file={self.key_file}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,12 +31,25 @@ def common_settings(store_dir: Path, data_dictionary: Path) -> dict[str, str]:
     }
 
 
+#: quickfix-ssl's CertificateVerifyLevel on an acceptor: 0 asks for no client certificate,
+#: 1 requires one that verifies (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT), 2 asks
+#: for one and verifies it when given.
+REQUIRE_CLIENT_CERTIFICATE = "1"
+
+
 def tls_settings(tls: TlsFiles | None, *, server: bool) -> dict[str, str]:
+    """quickfix-ssl settings for ``tls`` (``{}`` for plain TCP).
+
+    A venue (``server=True``) given a CA file requires every client to present a
+    certificate signed by it (mutual TLS); without one it asks for none.
+    """
     if tls is None:
         return {}
     values: dict[str, str] = {}
     if tls.ca_file is not None:
         values["CertificationAuthoritiesFile"] = str(tls.ca_file)
+        if server:
+            values["CertificateVerifyLevel"] = REQUIRE_CLIENT_CERTIFICATE
     prefix = "Server" if server else "Client"
     if tls.certificate_file is not None:
         values[f"{prefix}CertificateFile"] = str(tls.certificate_file)
