@@ -41,6 +41,8 @@ def builtin_variants() -> list[tuple[StrategySpec, dict]]:
     """Every built-in strategy with its defaults, and sma_cross in each mode and fill size."""
     variants = []
     for spec in builtin_plugin.emp_register_strategies():
+        if spec.name == "book_imbalance":
+            continue  # trades on book data only: its look-ahead test is in test_engine_book.py
         variants.append((spec, {}))
         if spec.name == "sma_cross":
             variants += [

@@ -92,6 +92,9 @@ class BacktestRequest:
         currencies: symbol → the currency its prices are in (others: the base currency).
         fx_files: currency → a bar file (CSV/parquet, as ``data_file``) whose closes are
             the base currency per unit of it, each from its bar's time on.
+        book_file: a recorded FIX market-data file: the run is on its book updates, with
+            the book venue, instead of bars (:mod:`emp.app.backtest_book`; ``book_levels``
+            levels per side).
     """
 
     strategy: str
@@ -118,6 +121,7 @@ class BacktestRequest:
     book_levels: int = 5
     book_size: float | None = None
     book_spread_ticks: int = 1
+    book_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +345,10 @@ def run_backtest(
     progress: ProgressCallback | None = None,
 ) -> BacktestOutcome:
     """Run one backtest end to end; the run is recorded ``completed`` or ``failed``."""
+    if request.book_file is not None:  # book data, no bars (imported here: it imports us)
+        from emp.app.backtest_book import run_book_backtest
+
+        return run_book_backtest(settings, container, catalog, request, progress)
     catalog.raise_on_failures()
     spec = catalog.strategy(request.strategy)
     params = {**spec.parameters, **coerce_parameters(spec, request.params)}

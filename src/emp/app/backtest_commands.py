@@ -5,6 +5,7 @@ The contract other tools rely on::
     emp backtest --data FILE.(csv|parquet) --strategy NAME [--param key=value ...]
         [--commission-bps X | --commission-fraction X] [--cash X]
         [--fill next_open|close|book] [--json] [--walk-forward train=N,test=M[,step=K]...]
+    emp backtest --book RECORDING.fix --strategy NAME [...]   (book data, book venue)
 
 With ``--json`` the last line of stdout is one JSON object with exactly ``trades`` (entry and
 exit times, side, prices, size and PnL of every closed round trip), ``n_trades``,
@@ -129,6 +130,14 @@ def backtest(
     data: Annotated[
         Path | None,
         typer.Option(help="CSV or parquet bars: Date/Open/High/Low/Close/Volume, any case."),
+    ] = None,
+    book: Annotated[
+        Path | None,
+        typer.Option(
+            help="A recorded FIX market-data file (35=W/X, as emp md serve records): run the "
+            "strategy's on_book on its book updates with the book venue (orders walk the "
+            "recorded depth after --latency-us); --book-levels levels per side. No bars."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Strategy parameter key=value; repeat.")
@@ -258,6 +267,13 @@ def backtest(
     """
     if fill not in _FILLS:
         raise ConfigError(f"--fill must be one of {', '.join(_FILLS)}, was {fill!r}")
+    if book is not None:
+        if data is not None or walk_forward is not None or fill == "close":
+            raise ConfigError(
+                "--book runs on the recording's book with the book venue: give no --data, "
+                "--walk-forward or --fill close"
+            )
+        fill = "book"
     if fill == "book" and slippage_bps:
         raise ConfigError(
             "--slippage-bps applies to the bar fill models; with --fill book the price "
@@ -294,6 +310,7 @@ def backtest(
         book_levels=book_levels,
         book_size=book_size,
         book_spread_ticks=book_spread_ticks,
+        book_file=book,
     )
     container = build_container(settings)
     catalog = make_plugin_manager(load_entrypoints=not settings.disable_plugin_autoload)

@@ -30,6 +30,8 @@ from emp.domain.performance import (
     PerformanceSummary,
     drawdown_series,
     infer_periods_per_year,
+    is_event_time,
+    sampled_each,
     summarize,
 )
 from emp.domain.regime import WARMUP
@@ -146,15 +148,18 @@ def trades_in_base(trades: Sequence[ClosedTrade]) -> list[ClosedTrade]:
 def summarize_run(result: RunResult) -> tuple[float, PerformanceSummary]:
     """The periods per year inferred from the run's timestamps, and its performance
     (trade statistics in the base currency)."""
-    periods = infer_periods_per_year(result.ts_ns)
+    ts, equity, gross = result.ts_ns, result.equity, result.gross_exposure
+    if is_event_time(ts):  # book data: returns and ratios from the curve read each second
+        ts, (equity, gross) = sampled_each(ts, (equity, gross))
+    periods = infer_periods_per_year(ts)
     performance = summarize(
-        result.equity,
-        result.gross_exposure,
+        equity,
+        gross,
         trades_in_base(result.trades),
         result.portfolio.fees_paid,
         periods_per_year=periods,
         traded_notional=math.fsum(f.notional for f in result.fills),
-        ts_ns=result.ts_ns,
+        ts_ns=ts,
     )
     return periods, performance
 

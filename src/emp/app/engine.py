@@ -12,6 +12,9 @@ it with another clock and venue). Per timestamp, in this order:
    risk engine (a refusal becomes a REJECTED order with the reasons), then sent;
 5. equity and exposure are recorded.
 
+Given ``book_updates`` (book snapshots and trade prints in time order), the engine merges
+them with the bars by time (:mod:`emp.app.engine_book`); without them nothing changes.
+
 With account terms (:mod:`emp.app.engine_account`) short borrow accrues and FX rates move
 before step 1, orders are checked against buying power before the risk check, and margin
 maintenance is checked after step 5 (a breach may send liquidation orders, straight to the
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emp.app.engine_account import AccountKeeper, make_portfolio
+from emp.app.engine_book import BookPath, BookStream
 from emp.app.engine_orders import OrderPath
 from emp.app.engine_quiet import QuietStretches, can_fast_forward
 from emp.app.engine_steps import account_builder, bars_by_step
@@ -42,6 +46,7 @@ from emp.domain.clock_time import ns_to_iso
 from emp.domain.errors import InvalidBars
 from emp.domain.fills import Fill
 from emp.domain.instruments import InstrumentRegistry
+from emp.domain.matching import MarketUpdate
 from emp.domain.orders import Order
 from emp.domain.portfolio import Portfolio
 from emp.domain.risk import (
@@ -84,8 +89,9 @@ class RunResult:
     liquidations: list[Liquidation] = field(default_factory=list)
 
 
-class BarEventEngine(OrderPath):
-    """Drives one strategy over aligned multi-symbol bars. Single-threaded, deterministic."""
+class BarEventEngine(BookPath, OrderPath):
+    """Drives one strategy over aligned multi-symbol bars (and book updates, when given).
+    Single-threaded, deterministic."""
 
     def __init__(
         self,
@@ -103,10 +109,13 @@ class BarEventEngine(OrderPath):
         account: AccountTerms | None = None,
         fx: Iterable[FxSeries] | None = None,
         fast_forward: bool = True,
+        book_updates: Iterable[MarketUpdate] | None = None,
     ) -> None:
         """``fast_forward`` lets the engine skip quiet stretches (:mod:`emp.app.engine_quiet`:
         same result, bar for bar); turn it off where each bar must be seen as it comes
-        (a paced replay, a paper session)."""
+        (a paced replay, a paper session). ``book_updates``: book snapshots and trade
+        prints in time order, merged with the bars (:mod:`emp.app.engine_book`; read
+        lazily, once, by the run)."""
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
         self._bars = dict(bars)
@@ -142,6 +151,7 @@ class BarEventEngine(OrderPath):
         self._filled_since_risk: dict[str, None] = {}
         self._bar_ts, self._bar_equity = 0, float(initial_cash)
         self._bar_account: AccountSnapshot | None = None
+        self._book = BookStream(book_updates, instruments) if book_updates is not None else None
         # quiet stretches (engine_quiet): a fast path with the per-bar loop's exact result
         self._quiet = (
             QuietStretches(
@@ -153,6 +163,7 @@ class BarEventEngine(OrderPath):
                 busy=self._quiet_busy,
             )
             if fast_forward
+            and self._book is None
             and can_fast_forward(strategy)
             and self._risk_on_demand
             and self._market is None
@@ -207,11 +218,18 @@ class BarEventEngine(OrderPath):
                     f"(ts_ns {last_ts}), was {int(timeline[0])}"
                 )
             last_ts = int(timeline[-1])
-            equity, gross = self._run_window(chunk, timeline, progress, done, total)
-            done += int(timeline.shape[0])
+            n = int(timeline.shape[0])
+            if self._book is None:
+                equity, gross = self._run_window(chunk, timeline, progress, done, total)
+            else:  # merged with the book updates due: the timeline gains their times
+                timeline, equity, gross = self._book_window(chunk, timeline, progress, done, total)
+            done += n
             timelines.append(timeline)
             equities.append(equity)
             grosses.append(gross)
+        if self._book is not None:
+            for part, out in zip(self._book_rest(), (timelines, equities, grosses), strict=True):
+                out.append(part)
         self._call_strategy("on_stop", lambda: self._strategy.on_stop(self._ctx))
         if not timelines:
             empty = np.zeros(0)

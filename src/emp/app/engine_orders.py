@@ -29,6 +29,7 @@ from emp.domain.events import (
 )
 from emp.domain.fills import Fill
 from emp.domain.instruments import InstrumentRegistry
+from emp.domain.matching import MarketUpdate
 from emp.domain.orders import Order, OrderStatus
 from emp.domain.portfolio import Portfolio
 from emp.domain.risk import RiskCheckInput, RiskManager
@@ -68,14 +69,29 @@ class OrderPath:
         except Exception as error:
             raise self._strategy_error(hook, error, bar) from error
 
-    def _strategy_error(self, hook: str, error: Exception, bar: Bar | None) -> StrategyError:
-        where = f" on {bar.symbol} bar at ts_ns={bar.ts_ns}" if bar is not None else ""
+    def _strategy_error(
+        self, hook: str, error: Exception, event: Bar | MarketUpdate | None
+    ) -> StrategyError:
+        """``event``: the bar or book update the strategy was handling, if any."""
+        where = ""
+        if event is not None:
+            kind = "bar" if isinstance(event, Bar) else type(event).__name__
+            where = f" on {event.symbol} {kind} at ts_ns={event.ts_ns}"
         return StrategyError(
             f"strategy {self._strategy.name!r} raised {type(error).__name__} in "
             f"{hook}{where}: {error}"
         )
 
     def _route(self, intent: OrderIntent, bar: Bar) -> None:
+        """Route an intent decided on ``bar`` (priced at its close when nothing is marked)."""
+        self._route_at(intent, bar.close, bar.ts_ns)
+
+    def _route_at(self, intent: OrderIntent, fallback_price: float | None, ts_ns: int) -> None:
+        """Route an intent decided at ``ts_ns``: checks, risk, venue (the module doc).
+
+        The reference price is the symbol's mark, else ``fallback_price``; with neither
+        (a book update that priced nothing yet) the order is rejected by risk.
+        """
         if not isinstance(intent, OrderIntent):
             raise InvalidOrder(
                 f"strategy {self._strategy.name!r} returned {type(intent).__name__}, "
@@ -83,19 +99,24 @@ class OrderPath:
             )
         instrument = self._instruments[intent.symbol]
         instrument.check_order(intent.quantity, intent.limit_price)
-        reference = self._portfolio.mark_price(intent.symbol) or bar.close
+        reference = self._portfolio.mark_price(intent.symbol) or fallback_price
+        if reference is None:
+            order = self._new_order(intent, intent.quantity, ts_ns)
+            self._orders[order.client_order_id] = order
+            order.reject(f"risk: no price for {intent.symbol} yet to check the order against")
+            self._risk_rejections += 1
+            self._count("emp_orders_rejected_total", source="risk")
+            return
         open_buy, open_sell = self._open_quantities(intent.symbol)
         refusal = self._keeper.refusal(
             intent.symbol, intent.side.sign * intent.quantity, reference, open_buy, open_sell
         )
         if refusal is not None:
-            self._record_refused(intent, bar, refusal)
+            self._record_refused(intent, ts_ns, refusal)
             return
-        decision = self._risk.check(
-            self._risk_input(intent, reference, bar.ts_ns, open_buy, open_sell)
-        )
+        decision = self._risk.check(self._risk_input(intent, reference, ts_ns, open_buy, open_sell))
         quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
-        order = self._new_order(intent, quantity, bar.ts_ns)
+        order = self._new_order(intent, quantity, ts_ns)
         self._orders[order.client_order_id] = order
         if not decision.approved:
             order.reject(f"risk: {decision.reason}")
@@ -175,9 +196,9 @@ class OrderPath:
                     open_sell += order.leaves_quantity
         return open_buy, open_sell
 
-    def _record_refused(self, intent: OrderIntent, bar: Bar, reason: str) -> None:
+    def _record_refused(self, intent: OrderIntent, ts_ns: int, reason: str) -> None:
         """An order the account refused: recorded REJECTED, never sent, never risk-checked."""
-        order = self._new_order(intent, intent.quantity, bar.ts_ns)
+        order = self._new_order(intent, intent.quantity, ts_ns)
         self._orders[order.client_order_id] = order
         order.reject(reason)
         self._account_rejections += 1

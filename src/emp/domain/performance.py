@@ -52,6 +52,27 @@ def infer_periods_per_year(ts_ns: np.ndarray) -> float:
     return TRADING_DAYS_PER_YEAR * max(1.0, session_ns / step)
 
 
+#: Curves spaced closer than this (median) are event-time curves (book data), not bars.
+EVENT_TIME_STEP_NS = 1_000_000_000
+
+
+def sampled_each(
+    ts_ns: np.ndarray, columns: Sequence[np.ndarray], step_ns: int = EVENT_TIME_STEP_NS
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``columns`` on a clock: at ``ts_ns[0], ts_ns[0] + step_ns, …`` up to ``ts_ns[-1]``, the
+    last value at or before each tick (an event-time equity curve read once a second)."""
+    grid = np.arange(int(ts_ns[0]), int(ts_ns[-1]) + 1, int(step_ns), dtype=np.int64)
+    if grid[-1] != ts_ns[-1]:
+        grid = np.append(grid, ts_ns[-1])  # the curve's last value always counts
+    at = np.searchsorted(ts_ns, grid, side="right") - 1
+    return grid, [np.asarray(c)[at] for c in columns]
+
+
+def is_event_time(ts_ns: np.ndarray) -> bool:
+    """The median spacing is below :data:`EVENT_TIME_STEP_NS` (book updates, not bars)."""
+    return ts_ns.shape[0] > 1 and float(np.median(np.diff(ts_ns))) < EVENT_TIME_STEP_NS
+
+
 def drawdown_series(equity: np.ndarray) -> np.ndarray:
     peak = np.maximum.accumulate(equity)
     return equity / peak - 1.0

@@ -1,9 +1,10 @@
 """The strategy interface: what a strategy sees, what it may emit, how it is registered.
 
-A strategy receives market events (bars today; book events once the market-data issue
-lands) and returns :class:`OrderIntent` objects. It never talks to a venue: intents go
-through pre-trade risk and then to whatever venue the composition root chose, so the same
-strategy object runs in a backtest, a paper session or a live session unchanged.
+A strategy receives market events (closed bars, and book updates when a run is given book
+data: :meth:`Strategy.on_book`) and returns :class:`OrderIntent` objects. It never talks
+to a venue: intents go through pre-trade risk and then to whatever venue the composition
+root chose, so the same strategy object runs in a backtest, a paper session or a live
+session unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from emp.domain.bars import Bar, BarSeries
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.fills import Fill
 from emp.domain.instruments import Instrument, InstrumentRegistry
+from emp.domain.matching.market_data import MarketUpdate
 from emp.domain.orders import OrderSide, OrderType, TimeInForce
 from emp.domain.portfolio import Portfolio
 
@@ -92,6 +94,22 @@ class Strategy(ABC):
         ``start``. The default consumes nothing.
         """
         return start
+
+    def on_book(self, update: MarketUpdate, ctx: StrategyContext) -> Sequence[OrderIntent]:
+        """Optional: called for every book update of a run given book data.
+
+        ``update`` is the venue simulator's market data
+        (:data:`~emp.domain.matching.MarketUpdate`): a
+        :class:`~emp.domain.matching.BookSnapshot` (the displayed depth of one instrument,
+        levels best first, as the venue's matching engine now holds it) or a
+        :class:`~emp.domain.matching.TradePrint` (others traded at a price). Updates come in
+        time order, merged with bars (an update at or before a bar's time comes before
+        that bar's :meth:`on_bar`); when it is called the venue has applied the update, the
+        portfolio is marked at the mid (or the trade's price) and ``ctx.ts_ns`` is the
+        update's time. Intents go through the same risk checks and venue as those of
+        :meth:`on_bar`. The default ignores book data.
+        """
+        return ()
 
     def on_fill(self, fill: Fill, ctx: StrategyContext) -> None:  # noqa: B027 - optional hook
         """Called after each of this strategy's fills has been booked."""

@@ -165,3 +165,23 @@ class TestInferPeriodsPerYear:
     def test_fewer_than_two_bars_default_to_252(self) -> None:
         assert infer_periods_per_year(spaced(NS_PER_DAY, n=1)) == 252.0
         assert infer_periods_per_year(np.array([], dtype=np.int64)) == 252.0
+
+
+class TestEventTimeCurves:
+    def test_a_curve_spaced_below_a_second_is_event_time_and_bars_are_not(self):
+        from emp.domain.performance import is_event_time
+
+        assert is_event_time(np.array([0, 1_000, 250_000_000, 900_000_000], dtype=np.int64))
+        minute = 60 * 10**9
+        assert not is_event_time(np.arange(5, dtype=np.int64) * minute)
+        assert not is_event_time(np.array([7], dtype=np.int64))
+
+    def test_sampling_each_second_takes_the_last_value_at_or_before_each_tick(self):
+        from emp.domain.performance import sampled_each
+
+        second = 10**9
+        ts = np.array([0, 200_000_000, 1_500_000_000, 1_600_000_000, 3_200_000_000])
+        equity = np.array([100.0, 101.0, 99.0, 98.0, 102.0])
+        grid, (sampled,) = sampled_each(ts, (equity,))
+        assert grid.tolist() == [0, second, 2 * second, 3 * second, 3_200_000_000]
+        assert sampled.tolist() == [100.0, 101.0, 98.0, 98.0, 102.0]
