@@ -86,7 +86,7 @@ class QuietStretches:
         times = series.ts_ns
         i = 0
         while i < n:
-            if not self._busy() and self._portfolio.positions.keys() <= {series.symbol}:
+            if not self._busy() and self._portfolio.holds_only(series.symbol):
                 j = self._forward(series, i, n)
                 if j > i:
                     self._stretch(series, i, j, equity, gross)
@@ -124,12 +124,12 @@ class QuietStretches:
     ) -> None:
         portfolio = self._portfolio
         symbol = series.symbol
-        position = portfolio.positions.get(symbol)
-        if position is None:
+        quantity = portfolio.quantity(symbol)  # the only open position, if any
+        if quantity == 0.0:
             equity[start:stop] = portfolio.cash
             gross[start:stop] = 0.0
         else:  # Portfolio.valuation per bar: cash + (0.0 + q × close), |q × close|
-            value = position.quantity * series.close[start:stop]
+            value = quantity * series.close[start:stop]
             equity[start:stop] = portfolio.cash + value
             np.abs(value, out=gross[start:stop])
         last = series.bar(stop - 1)

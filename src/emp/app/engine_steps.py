@@ -63,6 +63,20 @@ def account_builder() -> Callable[[int, float, dict, dict], AccountSnapshot]:
     return build
 
 
+_BAR_SETTERS: list[tuple[Callable[[Any, Any], None], ...] | None] = []
+
+
+def _bar_setters() -> tuple[Callable[[Any, Any], None], ...] | None:
+    """Bar's slot setters in field order (``None`` if its layout moved), looked up once."""
+    if not _BAR_SETTERS:
+        _BAR_SETTERS.append(
+            tuple(getattr(Bar, name).__set__ for name in _BAR_FIELDS)
+            if _slots_match(Bar, _BAR_FIELDS)
+            else None
+        )
+    return _BAR_SETTERS[0]
+
+
 def bars_of(series: BarSeries, start: int, stop: int) -> list[Bar]:
     """``[series.bar(i) for i in range(start, stop)]``, built column-wise."""
     columns = (
@@ -74,12 +88,11 @@ def bars_of(series: BarSeries, start: int, stop: int) -> list[Bar]:
         series.volume[start:stop].tolist(),
     )
     symbol = series.symbol
-    if not _slots_match(Bar, _BAR_FIELDS):  # pragma: no cover - layout moved
+    setters = _bar_setters()
+    if setters is None:  # pragma: no cover - layout moved
         return [Bar(symbol, *row) for row in zip(*columns, strict=True)]  # pragma: no cover
     new = object.__new__
-    set_symbol, set_ts, set_open, set_high, set_low, set_close, set_volume = (
-        getattr(Bar, name).__set__ for name in _BAR_FIELDS
-    )
+    set_symbol, set_ts, set_open, set_high, set_low, set_close, set_volume = setters
     out: list[Bar] = []
     append = out.append
     for ts, open_, high, low, close, volume in zip(*columns, strict=True):

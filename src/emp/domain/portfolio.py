@@ -165,6 +165,11 @@ class Portfolio:
         """The open (non-flat) positions, a fresh mapping."""
         return dict(self._open)
 
+    def holds_only(self, symbol: str) -> bool:
+        """No open position in any other symbol than ``symbol``."""
+        open_ = self._quantities
+        return not open_ or (len(open_) == 1 and symbol in open_)
+
     def open_quantities(self) -> dict[str, float]:
         """Signed quantity per open position (a fresh dict)."""
         return dict(self._quantities)

@@ -288,3 +288,13 @@ class TestPerBarViews:
         quantities["AAA"] = 0.0
         assert portfolio.quantity("AAA") == 100.0  # a copy, not the portfolio's own
         assert list(portfolio.positions) == ["AAA"]
+
+    def test_holds_only_a_symbol_when_no_other_position_is_open(self) -> None:
+        portfolio = Portfolio(10_000.0)
+        assert portfolio.holds_only("AAA")  # nothing open at all
+        portfolio.apply_fill(fill(BUY, 10, 10.0, symbol="AAA"))
+        assert portfolio.holds_only("AAA") and not portfolio.holds_only("BBB")
+        portfolio.apply_fill(fill(BUY, 5, 30.0, symbol="BBB"))
+        assert not portfolio.holds_only("AAA")
+        portfolio.apply_fill(fill(SELL, 5, 31.0, symbol="BBB"))  # flat again
+        assert portfolio.holds_only("AAA")

@@ -146,8 +146,9 @@ class SmaCross(Strategy):
         The running sums are ``numpy.cumsum`` from the current total (the same additions,
         in the same order, as :meth:`on_bar`), and the averages and the tie test the same
         expressions, so the first bar whose side differs is found bit for bit where
-        :meth:`on_bar` would act. Blocks grow from 64 bars so that a decision near
-        ``start`` costs little.
+        :meth:`on_bar` would act. The first 128 bars go bar by bar in plain Python (a
+        decision near ``start`` then costs little), the rest in numpy blocks of 1,024 bars
+        growing to 16,384.
         """
         symbol = series.symbol
         sums = self._sums.get(symbol)
@@ -156,10 +157,10 @@ class SmaCross(Strategy):
         current = ctx.position(symbol)
         current_side = (current > 0) - (current < 0)
         closes = series.close
-        # short stretches (a decision within a few dozen bars) cost least in plain Python
-        end = min(stop, start + 32)
+        # short stretches (a decision within a hundred bars or so) cost least in plain Python
+        end = min(stop, start + 128)
         i = start + self._quiet_prefix_scalar(sums, closes[start:end].tolist(), current_side)
-        block = 256
+        block = 1024
         while i == end and i < stop:
             end = min(stop, i + block)
             i += self._quiet_prefix(sums, closes[i:end], current_side)
