@@ -160,6 +160,29 @@ class TestPaperConnect:
         for output in (paper.stdout, paper.stderr, venue_out, venue_err):
             assert PASSWORD not in output
 
+    def test_a_second_session_against_the_same_venue_trades_under_new_order_ids(self, tmp_path):
+        port = free_port()
+        venue = start_venue(tmp_path, port, tmp_path / "venue")
+        try:
+            runs = [run_paper(tmp_path, port, tmp_path / "paper") for _ in range(2)]
+        finally:
+            venue.stop()
+        for run in runs:
+            assert run.returncode == 0, run.stderr
+        summaries = [json.loads(run.stdout.strip().splitlines()[-1]) for run in runs]
+        assert all(s["orders"] >= 1 and s["fills"] >= 1 for s in summaries)
+        venue_log = (tmp_path / "venue" / "log" / "venue-EMPSIM.messages.log").read_text()
+        ids = [
+            field[3:]
+            for line in venue_log.splitlines()
+            if "|35=D|" in line
+            for field in line.split("|")
+            if field.startswith("11=")
+        ]
+        assert len(ids) == sum(s["orders"] for s in summaries)
+        assert len(set(ids)) == len(ids)  # no ClOrdID reused: the venue rejected none
+        assert "|39=8|" not in venue_log
+
     def test_a_session_without_a_client_certificate_is_refused_by_a_mutual_tls_venue(
         self, tmp_path, pki
     ):

@@ -109,6 +109,7 @@ class BarEventEngine(BookPath, OrderPath):
         account: AccountTerms | None = None,
         fx: Iterable[FxSeries] | None = None,
         fast_forward: bool = True,
+        order_id_prefix: str | None = None,
         book_updates: Iterable[MarketUpdate] | None = None,
     ) -> None:
         """``fast_forward`` lets the engine skip quiet stretches (:mod:`emp.app.engine_quiet`:
@@ -141,6 +142,7 @@ class BarEventEngine(BookPath, OrderPath):
         self._fills: list[Fill] = []
         self._trades = TradeLog(rate_of=self._portfolio.rate_of)
         self._sequence = 0
+        self._order_prefix = order_id_prefix or strategy.name
         self._risk_rejections = 0
         self._venue_rejections = 0
         self._account = account_builder()

@@ -58,6 +58,7 @@ class OrderPath:
     _trades: TradeLog
     _filled_since_risk: dict[str, None]
     _sequence: int
+    _order_prefix: str
     _risk_rejections: int
     _risk_resizes: int
     _venue_rejections: int
@@ -131,7 +132,7 @@ class OrderPath:
         """The next order of this strategy for ``intent``, with ``quantity`` (after risk)."""
         self._sequence += 1
         return Order(
-            client_order_id=f"{self._strategy.name}-{self._sequence}",
+            client_order_id=f"{self._order_prefix}-{self._sequence}",
             symbol=intent.symbol,
             side=intent.side,
             quantity=quantity,

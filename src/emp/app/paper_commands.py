@@ -259,6 +259,9 @@ def run_paper(
                 kill_signal=kill_signal,
                 market=market_feed_from(settings, risk_config, sorted(loaded)),
                 fast_forward=False,  # a session sees each bar as it comes, paced
+                # ClOrdIDs unique across sessions against one venue: the strategy and the
+                # session's start (its wall-clock millisecond, base 36)
+                order_id_prefix=f"{spec.name}-{_base36(wall.now_ns() // 10**6)}",
             )
             progress = publishing_positions(
                 _pacer(bar_interval_ms), hot, lambda: engine.portfolio.open_quantities()
@@ -304,6 +307,16 @@ def _pacer(interval_ms: float) -> Callable[[int, int], None] | None:
             time.sleep(delay)
 
     return wait
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
 
 
 def _tls(fq: Any, settings: FixSettings) -> Any:

@@ -242,3 +242,24 @@ class TestResult:
         assert trade.pnl == pytest.approx((110 - 101) * 10 - 2.0)
         assert any("BBB 10" in note for note in result.notes)
         assert result.portfolio.fees_paid == pytest.approx(3.0)
+
+
+class TestOrderIds:
+    def test_orders_are_named_after_the_strategy_unless_a_prefix_is_given(self):
+        bars = {"AAA": make_series("AAA", [10.0, 11.0, 12.0])}
+        engine, _ = make_engine(ScriptedStrategy(buy_on_first_bar(5)), bars)
+        (order,) = engine.run().orders
+        assert order.client_order_id == "scripted-1"
+        instruments = InstrumentRegistry([Instrument(symbol="AAA")])
+        prefixed = BarEventEngine(
+            bars=bars,
+            instruments=instruments,
+            strategy=ScriptedStrategy(buy_on_first_bar(5)),
+            risk=RiskManager(),
+            venue=FakeNextOpenVenue(),
+            clock=ManualClock(),
+            initial_cash=100_000.0,
+            order_id_prefix="scripted-k9x2",
+        )
+        (order,) = prefixed.run().orders
+        assert order.client_order_id == "scripted-k9x2-1"
