@@ -114,6 +114,14 @@ class TestAttributionAndRegret:
             total
         )
 
+    def test_known_mids_split_the_edge_into_cross_for_takers_and_post_for_makers(self):
+        fills = [(10.0, 100.02, True), (-10.0, 100.03, False), (5.0, 99.0, True)]
+        mids = [100.0, 100.01, None]  # the last one falls back to the cost model
+        parts = pnl_attribution(fills, 0.001, 5.0, fees=1.0, mids=mids)
+        assert parts["cross"] == pytest.approx(10 * (100.0 - 100.02) + 5 * (99.0 / 1.001 - 99.0))
+        assert parts["post"] == pytest.approx(-10 * (100.01 - 100.03))  # sold above the mid
+        assert parts["hold"] == pytest.approx(5.0 - parts["cross"] - parts["post"] + 1.0)
+
     def test_the_oracle_takes_every_rise_and_regret_is_what_the_run_missed(self):
         closes = np.array([100.0, 110.0, 99.0, 108.9])
         regret = policy_regret(closes, 1_000.0, 1_000.0)

@@ -116,6 +116,16 @@ class TestTheJsonContract:
         assert '"fill_model": "book"' in text
         assert '"venue": "book_sim"' in text
 
+    def test_the_attribution_charges_the_spread_paid_against_the_books_mid(self, book):
+        _, folder = book
+        parts = json.loads((folder / "report.json").read_text())["analysis"]["attribution"]
+        # every fill is a market order walking the book: half a tick or more per unit away
+        # from the displayed mid, never zero as the bar cost model would say (no spread_bps)
+        assert parts["cross"] < 0 and parts["post"] == 0.0
+        assert parts["cross"] + parts["post"] + parts["hold"] + parts["fees"] == pytest.approx(
+            parts["total"]
+        )
+
 
 class TestFillsAgainstNextOpen:
     def test_the_same_signals_trade_at_the_same_bars(self, book, next_open):

@@ -441,12 +441,13 @@ def run_backtest(
         run_kill_signal(settings, container.kill_signal()) as kill_signal,
     ):
         sim_clock = container.sim_clock()
+        venue = make_venue(sim_clock)
         engine = BarEventEngine(
             bars={},
             instruments=instruments,
             strategy=strategy,
             risk=risk,
-            venue=make_venue(sim_clock),
+            venue=venue,
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
@@ -497,6 +498,7 @@ def run_backtest(
             stream=stream,
             result=result,
             extra_analysis=extra,
+            fill_liquidity=getattr(venue, "fill_liquidity", None),
         )
         if "walk_forward" in analysis and "report.md" in artifacts:
             with artifacts["report.md"].open("a", encoding="utf-8") as report_md:

@@ -260,12 +260,13 @@ def run_book_backtest(
         run_kill_signal(settings, container.kill_signal()) as kill_signal,
     ):
         sim_clock = container.sim_clock()
+        venue = BookSimulatedVenue(instruments, sim_clock, book)
         result = BarEventEngine(
             bars={},
             instruments=instruments,
             strategy=strategy,
             risk=risk,
-            venue=BookSimulatedVenue(instruments, sim_clock, book),
+            venue=venue,
             clock=sim_clock,
             initial_cash=settings.initial_cash,
             metrics=container.metrics(),
@@ -282,6 +283,7 @@ def run_book_backtest(
             regimes=None,
             stream=_reference_stream(updates, symbols[0]),
             result=result,
+            fill_liquidity=venue.fill_liquidity,
         )
         run_store.complete_run(
             run_id, result.orders, result.fills, summary, container.clock().now_ns()

@@ -121,13 +121,24 @@ def regime_labels(
     return [names[i] if i >= 0 else WARMUP for i in index.tolist()], source
 
 
-def _attribution(result: RunResult, config: Mapping[str, Any]) -> dict[str, float]:
+def _attribution(
+    result: RunResult,
+    config: Mapping[str, Any],
+    liquidity: Mapping[str, tuple[float | None, bool]] | None = None,
+) -> dict[str, float]:
+    """Cross / post / hold / fees. At bar resolution a MARKET order's fill is aggressive
+    and its mid is implied by the cost model; a book venue reports both per fill."""
     market = {o.client_order_id for o in result.orders if o.order_type is OrderType.MARKET}
     costs = config["costs"]
     impact = (costs["slippage_bps"] + costs["spread_bps"] / 2.0) / 10_000.0
-    fills = [(f.signed_quantity, f.price, f.client_order_id in market) for f in result.fills]
+    fills, mids = [], []
+    for f in result.fills:
+        known = liquidity.get(f.exec_id) if liquidity is not None else None
+        aggressive = known[1] if known is not None else f.client_order_id in market
+        fills.append((f.signed_quantity, f.price, aggressive))
+        mids.append(known[0] if known is not None else None)
     total = float(result.equity[-1] - result.equity[0])
-    return pnl_attribution(fills, impact, total, result.portfolio.fees_paid)
+    return pnl_attribution(fills, impact, total, result.portfolio.fees_paid, mids)
 
 
 def _regret(stream: BarStream, result: RunResult) -> dict[str, Any]:
@@ -174,10 +185,13 @@ def write_report(
     stream: BarStream,
     result: RunResult,
     extra_analysis: Mapping[str, Any] | None = None,
+    fill_liquidity: Mapping[str, tuple[float | None, bool]] | None = None,
 ) -> tuple[dict[str, Any], Mapping[str, Path], dict[str, Any]]:
     """Statistics, analyses and the report files; returns ``(summary, artifacts, analysis)``.
 
     ``extra_analysis`` (e.g. ``walk_forward``) joins the analysis in ``report.json``.
+    ``fill_liquidity`` (a book venue's): per ExecID the displayed mid at the fill and
+    whether it took liquidity, for the PnL attribution.
     """
     if result.ts_ns.shape[0] == 0:
         raise InvalidConfiguration("the backtest read no bars")
@@ -188,7 +202,7 @@ def write_report(
         "periods_per_year": periods,
         "regimes": {"source": regime_source, "breakdown": regime_breakdown(result.equity, labels)},
         "monthly_returns": monthly_returns(result.ts_ns, result.equity).as_dict(),
-        "attribution": _attribution(result, config),
+        "attribution": _attribution(result, config, fill_liquidity),
         "regret": _regret(stream, result),
         **(extra_analysis or {}),
     }

@@ -153,21 +153,30 @@ def pnl_attribution(
     impact: float,
     total_pnl: float,
     fees: float,
+    mids: Sequence[float | None] | None = None,
 ) -> dict[str, float]:
     """Split a run's PnL into cross, post, hold and fees.
 
-    ``fills`` are ``(signed quantity, price, aggressive)``; ``impact`` is the fraction a
-    MARKET fill pays away from the mid (slippage + half spread). Each fill's edge is
-    ``signed quantity × (mid − price)``: for an aggressive fill the mid is
-    ``price / (1 ± impact)`` (its edge, ``cross``, is a cost ≤ 0); a passive fill's mid is
-    its own price at bar resolution (``post`` is 0 unless a book-driven venue reports
-    better). ``hold`` is what the inventory earned at mids: ``total − cross − post + fees``.
+    ``fills`` are ``(signed quantity, price, aggressive)``. Each fill's edge is
+    ``signed quantity × (mid − price)``, counted as ``cross`` for an aggressive fill and
+    ``post`` for a passive one. The mid: ``mids[i]`` when known (a book-driven venue
+    reports the displayed book's mid when the fill happened); otherwise, at bar
+    resolution, ``price / (1 ± impact)`` for an aggressive fill (``impact`` is the fraction
+    a MARKET fill pays away from the mid: slippage + half spread; a cost ≤ 0) and the
+    fill's own price for a passive one (edge 0). ``hold`` is what the inventory earned at
+    mids: ``total − cross − post + fees``.
     """
     cross = post = 0.0
-    for quantity, price, aggressive in fills:
-        if aggressive:
+    for i, (quantity, price, aggressive) in enumerate(fills):
+        mid = mids[i] if mids is not None else None
+        if mid is None:
+            if not aggressive:
+                continue
             mid = price / (1.0 + impact) if quantity > 0 else price / (1.0 - impact)
+        if aggressive:
             cross += quantity * (mid - price)
+        else:
+            post += quantity * (mid - price)
     return {
         "cross": cross,
         "post": post,

@@ -432,3 +432,24 @@ class TestInvariants:
             ]
             assert isinstance(done[0], OrderAccepted)
             assert len(done) <= 2  # accepted, then at most one final report
+
+
+class TestFillLiquidity:
+    def test_a_market_order_takes_liquidity_against_the_mid_of_the_book_it_walked(self):
+        sim = venue()
+        events = run(sim, [market("big", 350)])
+        walked = fills(events, "big")
+        assert len(walked) == 4
+        for event in walked:
+            mid, aggressive = sim.fill_liquidity[event.fill.exec_id]
+            assert aggressive is True
+            assert mid == pytest.approx(100.005)  # the open's ladder: 100.00 / 100.01
+            assert event.fill.price > mid  # a buy pays above the mid
+
+    def test_a_resting_order_filled_by_sellers_provided_liquidity(self):
+        sim = venue(queue_model=QueueModel.FRONT)
+        events = run(sim, [limit("p", 10, 99.99)], bar(1, low=99.9, volume=2 * 110))
+        (event,) = fills(events, "p")
+        mid, aggressive = sim.fill_liquidity[event.fill.exec_id]
+        assert aggressive is False
+        assert mid is not None and event.fill.price < mid  # bought below the mid: an edge

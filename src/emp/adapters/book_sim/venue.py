@@ -9,6 +9,7 @@ domain events.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import heapq
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder, VenueCom
 from emp.domain.events import OrderEvent, OrderFilled
 from emp.domain.instruments import InstrumentRegistry
 from emp.domain.matching import (
+    BookSnapshot,
     LatencyModel,
     MarketUpdate,
     MatchingConfig,
@@ -100,6 +102,11 @@ class BookSimulatedVenue:
         self._sequence = count()
         self._last_delivery = 0
         self._events: list[OrderEvent] = []
+        #: Per symbol, ``(ts_ns, mid)`` of the displayed books fed (recent ones only).
+        self._mids: dict[str, list[tuple[int, float]]] = {}
+        #: Per ExecID of our fills: the displayed mid at or before the fill (``None`` with
+        #: a one-sided book) and whether the order took liquidity (for PnL attribution).
+        self.fill_liquidity: dict[str, tuple[float | None, bool]] = {}
 
     @property
     def config(self) -> BookVenueConfig:
@@ -174,6 +181,9 @@ class BookSimulatedVenue:
     ) -> None:
         for update in updates:
             self.exchange.feed(update)
+            if isinstance(update, BookSnapshot) and update.bids and update.asks:
+                mid = (update.bids[0][0] + update.asks[0][0]) / 2.0
+                self._mids.setdefault(update.symbol, []).append((update.ts_ns, mid))
         unlisted, self._unlisted = self._unlisted, []
         for command in [*self._held.pop(symbol, []), *unlisted]:
             self.exchange.send(command, owner=_OWNER, sent_ns=sent_ns)
@@ -187,6 +197,10 @@ class BookSimulatedVenue:
             if isinstance(report, MatchReport):
                 self._queue(report, delivery.delivered_ns)
         self._deliver(target)
+        for mids in self._mids.values():  # later fills need only the book at `target` on
+            if len(mids) > 1 and mids[1][0] <= target:
+                at = bisect.bisect_right(mids, target, key=lambda entry: entry[0]) - 1
+                del mids[:at]
 
     def _close_session(self, symbol: str, close_ns: int) -> None:
         """The symbol's trading day ended: resting DAY orders expire, then it reopens."""
@@ -198,9 +212,28 @@ class BookSimulatedVenue:
         engine.open_market(symbol)
 
     def _queue(self, report: MatchReport, produced_ns: int) -> None:
+        event = report.event
+        if isinstance(event, OrderFilled) and report.owner == _OWNER:
+            fill = event.fill
+            self.fill_liquidity[fill.exec_id] = (
+                self._mid_at(fill.symbol, fill.ts_ns),
+                report.aggressive,
+            )
         deliver = max(produced_ns + self._latency.report_delay_ns(), self._last_delivery)
         self._last_delivery = deliver
         heapq.heappush(self._outbox, (deliver, next(self._sequence), self._event(report)))
+
+    def _mid_at(self, symbol: str, ts_ns: int) -> float | None:
+        """The mid of the last two-sided book fed at or before ``ts_ns``; older ones are
+        dropped (fills come in time order)."""
+        mids = self._mids.get(symbol)
+        if not mids:
+            return None
+        at = bisect.bisect_right(mids, ts_ns, key=lambda entry: entry[0]) - 1
+        if at < 0:
+            return None
+        del mids[:at]
+        return mids[0][1]
 
     def _deliver(self, ts_ns: int) -> None:
         while self._outbox and self._outbox[0][0] <= ts_ns:

@@ -358,7 +358,7 @@ class MatchingEngine:
     ) -> list[MatchReport]:
         reports: list[MatchReport] = []
         for trade in trades:
-            reports.append(self._fill(taker, trade.lots, trade.price_ticks, now_ns))
+            reports.append(self._fill(taker, trade.lots, trade.price_ticks, now_ns, True))
             if trade.maker is not None:
                 reports.append(self._fill(trade.maker, trade.lots, trade.price_ticks, now_ns))
             else:
@@ -374,7 +374,9 @@ class MatchingEngine:
                 reports.append(self._fill(trade.maker, trade.lots, trade.price_ticks, now_ns))
         return reports
 
-    def _fill(self, order: VenueOrder, lots: int, price_ticks: int, now_ns: int) -> MatchReport:
+    def _fill(
+        self, order: VenueOrder, lots: int, price_ticks: int, now_ns: int, aggressive: bool = False
+    ) -> MatchReport:
         instrument = order.instrument
         quantity = lots_to_quantity(lots, instrument)
         price = ticks_to_price(price_ticks, instrument)
@@ -390,7 +392,12 @@ class MatchingEngine:
             fee=self._config.commission_bps * quantity * price / 10_000.0,
             ts_ns=now_ns,
         )
-        return MatchReport(event=OrderFilled(fill=fill), state=order.state(), exec_id=exec_id)
+        return MatchReport(
+            event=OrderFilled(fill=fill),
+            state=order.state(),
+            exec_id=exec_id,
+            aggressive=aggressive,
+        )
 
     def _next_exec_id(self) -> str:
         self._exec_count += 1

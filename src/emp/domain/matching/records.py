@@ -94,6 +94,8 @@ class MatchReport:
         replace_request: for an OrderCancelRejected, whether the refused request was a
             replace (FIX CxlRejResponseTo 2) rather than a cancel (1).
         cancel_reject_reason: for an OrderCancelRejected, a :class:`CancelRejectReason`.
+        aggressive: for a fill, whether the order took liquidity (FIX LastLiquidityInd 2)
+            rather than having rested on the book (1).
     """
 
     event: OrderEvent
@@ -101,6 +103,7 @@ class MatchReport:
     exec_id: str
     replace_request: bool = False
     cancel_reject_reason: int = CancelRejectReason.OTHER
+    aggressive: bool = False
 
     @property
     def owner(self) -> str:
