@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-import emp
 from emp.adapters.book_sim import BookSimulatedVenue, BookVenueConfig
 from emp.adapters.file_bars import CsvParquetBarSource
 from emp.adapters.fix_sim import FillModel, SimulatedVenueConfig
@@ -32,10 +31,10 @@ from emp.app.demo import (
     DEFAULT_BARS,
     DEFAULT_SYMBOLS,
     failed_runs_recorded,
-    make_run_id,
     market_feed_from,
     risk_config_from,
     risk_settings,
+    start_run,
 )
 from emp.app.engine import BarEventEngine, ProgressCallback, RunResult
 from emp.app.kill_signals import run_kill_signal
@@ -48,7 +47,6 @@ from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.risk import RiskConfig, build_risk_manager
 from emp.domain.splits import WalkForward
 from emp.domain.strategy import coerce_parameters
-from emp.ports.run_store import RunRecord
 from emp.ports.settable_clock import SettableClockPort
 from emp.ports.simulated_venue import SimulatedVenuePort
 
@@ -421,20 +419,13 @@ def run_backtest(
         config["currencies"] = dict(sorted(request.currencies.items()))
         config["fx"] = {c: entry.data_hash for c, entry in fx_files.items()}
     make_venue = _venue_factory(container, instruments, venue_settings, book)
-    run_store = container.run_store()
-    started_ns = container.clock().now_ns()
-    run_id = make_run_id(started_ns, config)
-    run_store.start_run(
-        RunRecord(
-            run_id=run_id,
-            kind="backtest",
-            strategy=spec.name,
-            config=config,
-            seed=data.seed,
-            data_hash=data.data_hash,
-            package_version=emp.__version__,
-            started_ns=started_ns,
-        )
+    run_store, run_id, started_ns = start_run(
+        container,
+        kind="backtest",
+        strategy=spec.name,
+        config=config,
+        seed=data.seed,
+        data_hash=data.data_hash,
     )
     with (
         failed_runs_recorded(run_store, run_id, container.clock()),

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-import emp
 from emp.adapters.book_sim import BookSimulatedVenue
 from emp.adapters.md_replay import FileReplayMarketData
 from emp.app.backtest import (
@@ -37,7 +36,7 @@ from emp.app.backtest import (
 from emp.app.backtest_data import BarStream
 from emp.app.backtest_report import write_report
 from emp.app.containers import Container
-from emp.app.demo import failed_runs_recorded, make_run_id, risk_settings
+from emp.app.demo import failed_runs_recorded, risk_settings, start_run
 from emp.app.engine import BarEventEngine, ProgressCallback
 from emp.app.engine_book import update_price
 from emp.app.kill_signals import run_kill_signal
@@ -57,7 +56,6 @@ from emp.domain.matching import BookSnapshot, MarketUpdate, TradePrint
 from emp.domain.orders import OrderSide
 from emp.domain.risk import build_risk_manager
 from emp.domain.strategy import coerce_parameters
-from emp.ports.run_store import RunRecord
 
 BOOK_DATA_NOTE = (
     "book data: a recorded FIX book replayed through the venue simulator's matching "
@@ -240,20 +238,13 @@ def run_book_backtest(
     }
     if request.account is not None:
         config["account"] = dataclasses.asdict(request.account)
-    run_store = container.run_store()
-    started_ns = container.clock().now_ns()
-    run_id = make_run_id(started_ns, config)
-    run_store.start_run(
-        RunRecord(
-            run_id=run_id,
-            kind="backtest",
-            strategy=spec.name,
-            config=config,
-            seed=None,
-            data_hash=data_hash,
-            package_version=emp.__version__,
-            started_ns=started_ns,
-        )
+    run_store, run_id, started_ns = start_run(
+        container,
+        kind="backtest",
+        strategy=spec.name,
+        config=config,
+        seed=None,
+        data_hash=data_hash,
     )
     with (
         failed_runs_recorded(run_store, run_id, container.clock()),

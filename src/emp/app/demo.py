@@ -82,6 +82,35 @@ def make_run_id(started_ns: int, config: Mapping[str, Any]) -> str:
     return f"{stamp}-{digest}"
 
 
+def start_run(
+    container: Container,
+    *,
+    kind: str,
+    strategy: str,
+    config: Mapping[str, Any],
+    seed: int | None,
+    data_hash: str,
+) -> tuple[RunStorePort, str, int]:
+    """Record a run as started (its id from the clock and the config); returns the run
+    store, the run id and the start time."""
+    run_store = container.run_store()
+    started_ns = container.clock().now_ns()
+    run_id = make_run_id(started_ns, config)
+    run_store.start_run(
+        RunRecord(
+            run_id=run_id,
+            kind=kind,
+            strategy=strategy,
+            config=config,
+            seed=seed,
+            data_hash=data_hash,
+            package_version=emp.__version__,
+            started_ns=started_ns,
+        )
+    )
+    return run_store, run_id, started_ns
+
+
 _RISK_SETTINGS = (
     "max_position",
     "max_order_notional",
@@ -270,20 +299,13 @@ def run_demo(
         "risk": {**risk_settings(settings), "rules": [rule.name for rule in risk.rules]},
         "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
     }
-    run_store = container.run_store()
-    started_ns = container.clock().now_ns()
-    run_id = make_run_id(started_ns, config)
-    run_store.start_run(
-        RunRecord(
-            run_id=run_id,
-            kind="demo",
-            strategy=spec.name,
-            config=config,
-            seed=config["seed"],
-            data_hash=data_hash,
-            package_version=emp.__version__,
-            started_ns=started_ns,
-        )
+    run_store, run_id, started_ns = start_run(
+        container,
+        kind="demo",
+        strategy=spec.name,
+        config=config,
+        seed=config["seed"],
+        data_hash=data_hash,
     )
     with (
         failed_runs_recorded(run_store, run_id, container.clock()),
