@@ -11,7 +11,9 @@ runs in a child process, as `emp venue serve` does, so each side has its own int
 * ``orders_per_s``: orders sent back to back, until every one is reported filled.
 * ``flatten_ms_p99``: with 50 open positions (one per symbol) and 50 working orders,
   from ``flatten`` (cancel all working orders + MARKET orders against every position) to
-  every position confirmed flat by fills and every working order confirmed canceled.
+  every position confirmed flat by fills and every working order confirmed canceled. The
+  cancels go as one OrderMassCancelRequest (35=q, EMP's venue serves it; each canceled
+  order still gets its own ExecutionReport); ``--no-mass-cancel`` sends one 35=F each.
 
     python benchmarks/fix_roundtrip.py            # a table
     python benchmarks/fix_roundtrip.py --json     # ...and one JSON object as the last line
@@ -202,7 +204,9 @@ def serve_until_stdin_closes(root: Path, port: int, journal: bool) -> None:
         server.stop()
 
 
-def client_for(root: Path, port: int, journal: bool = True) -> QuickfixVenue:
+def client_for(
+    root: Path, port: int, journal: bool = True, mass_cancel: bool = True
+) -> QuickfixVenue:
     return QuickfixVenue(
         FixSessionConfig(
             host="127.0.0.1",
@@ -215,6 +219,7 @@ def client_for(root: Path, port: int, journal: bool = True) -> QuickfixVenue:
         clock=SystemClock(),
         credentials=FixCredentials(username=CREDENTIALS[0], password=Secret(CREDENTIALS[1])),
         journal=DuckDBAuditJournal(root / "client-audit.duckdb") if journal else None,
+        mass_cancel=mass_cancel,
     )
 
 
@@ -249,7 +254,9 @@ def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, flo
     port = _port()
     extra = ("--no-journal",) if args.no_journal else ()
     child = _child("--serve-venue", root / "child", port, *extra)
-    client = client_for(root / "parent", port, journal=not args.no_journal)
+    client = client_for(
+        root / "parent", port, journal=not args.no_journal, mass_cancel=not args.no_mass_cancel
+    )
     try:
         client.start()
         client.wait_logged_on(10)
@@ -492,6 +499,9 @@ def main() -> None:
     parser.add_argument("--rtt", type=int, default=2_000, help="sequential round trips")
     parser.add_argument("--flattens", type=int, default=30, help="flatten trials")
     parser.add_argument("--no-journal", action="store_true", help="run without audit journals")
+    parser.add_argument(
+        "--no-mass-cancel", action="store_true", help="flatten with one 35=F per working order"
+    )
     parser.add_argument("--serve-venue", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
@@ -514,6 +524,7 @@ def main() -> None:
     result["breakdown_us"] = stage_costs()
     result.update(
         journals=not args.no_journal,
+        mass_cancel=not args.no_mass_cancel,
         orders_measured=args.orders,
         round_trips_measured=args.rtt,
         flatten_trials=args.flattens,

@@ -38,7 +38,12 @@ from emp.app.engine_account import AccountKeeper, make_portfolio
 from emp.app.engine_book import BookPath, BookStream
 from emp.app.engine_orders import OrderPath
 from emp.app.engine_quiet import QuietStretches, can_fast_forward
-from emp.app.engine_steps import account_builder, bars_by_step
+from emp.app.engine_steps import (
+    account_builder,
+    bars_by_step,
+    check_input_builder,
+    submit_builder,
+)
 from emp.app.market_windows import MarketFeed, MarketWindows
 from emp.domain.accounts import AccountTerms, FxSeries, Liquidation, MarginBreach
 from emp.domain.bars import Bar, BarSeries
@@ -130,6 +135,7 @@ class BarEventEngine(BookPath, OrderPath):
         fx = tuple(fx) if fx is not None else None
         self._portfolio = make_portfolio(initial_cash, terms, instruments, fx)
         self._keeper = AccountKeeper(terms, self._portfolio, fx, instruments)
+        self._account_checks = terms.checks_orders  # else the keeper never refuses an order
         self._multi_currency = self._portfolio.is_multi_currency
         self._account_rejections = 0
         self._ctx = StrategyContext(self._portfolio, instruments)
@@ -146,6 +152,8 @@ class BarEventEngine(BookPath, OrderPath):
         self._risk_rejections = 0
         self._venue_rejections = 0
         self._account = account_builder()
+        self._submit = submit_builder()
+        self._check_input = check_input_builder()
         # a RiskManager (not a stand-in with only on_bar) is told which symbols changed and
         # builds the account snapshot only when it needs one
         self._risk_on_demand = hasattr(risk, "on_bar_at")
@@ -365,7 +373,11 @@ class BarEventEngine(BookPath, OrderPath):
         market = self._market
         risk = self._risk
         if self._risk_on_demand:  # marks moved for these bars, positions for these fills
-            changed = [bar.symbol for bar in bars_now]
+            changed = (
+                [bars_now[0].symbol]  # one bar: no comprehension (a call per bar)
+                if len(bars_now) == 1
+                else [bar.symbol for bar in bars_now]
+            )
             if self._filled_since_risk:
                 changed.extend(self._filled_since_risk)
                 self._filled_since_risk.clear()

@@ -33,6 +33,7 @@ from emp.domain.matching import MarketUpdate
 from emp.domain.orders import Order, OrderStatus
 from emp.domain.portfolio import Portfolio
 from emp.domain.risk import RiskCheckInput, RiskManager
+from emp.domain.risk.engine import APPROVED
 from emp.domain.strategy import OrderIntent, Strategy, StrategyContext
 from emp.domain.trades import TradeLog
 from emp.ports.metrics_sink import MetricsSinkPort
@@ -52,6 +53,7 @@ class OrderPath:
     _portfolio: Portfolio
     _ctx: StrategyContext
     _keeper: AccountKeeper
+    _account_checks: bool
     _orders: dict[str, Order]
     _working: dict[str, Order]
     _fills: list[Fill]
@@ -63,6 +65,10 @@ class OrderPath:
     _risk_resizes: int
     _venue_rejections: int
     _account_rejections: int
+    #: ``(*SubmitOrder fields) -> SubmitOrder`` and ``(*RiskCheckInput fields) ->
+    #: RiskCheckInput``, in field order (engine_steps' builders: one of each per order)
+    _submit: Callable[..., SubmitOrder]
+    _check_input: Callable[..., RiskCheckInput]
 
     def _call_strategy(self, hook: str, call: Callable[[], object], bar: Bar | None = None):
         try:
@@ -98,9 +104,10 @@ class OrderPath:
                 f"strategy {self._strategy.name!r} returned {type(intent).__name__}, "
                 "expected OrderIntent"
             )
-        instrument = self._instruments[intent.symbol]
+        symbol = intent.symbol
+        instrument = self._instruments[symbol]
         instrument.check_order(intent.quantity, intent.limit_price)
-        reference = self._portfolio.mark_price(intent.symbol) or fallback_price
+        reference = self._portfolio.mark_price(symbol) or fallback_price
         if reference is None:
             order = self._new_order(intent, intent.quantity, ts_ns)
             self._orders[order.client_order_id] = order
@@ -108,14 +115,20 @@ class OrderPath:
             self._risk_rejections += 1
             self._count("emp_orders_rejected_total", source="risk")
             return
-        open_buy, open_sell = self._open_quantities(intent.symbol)
-        refusal = self._keeper.refusal(
-            intent.symbol, intent.side.sign * intent.quantity, reference, open_buy, open_sell
-        )
-        if refusal is not None:
-            self._record_refused(intent, ts_ns, refusal)
-            return
+        open_buy, open_sell = self._open_quantities(symbol) if self._working else (0.0, 0.0)
+        if self._account_checks:
+            refusal = self._keeper.refusal(
+                symbol, intent.side.sign * intent.quantity, reference, open_buy, open_sell
+            )
+            if refusal is not None:
+                self._record_refused(intent, ts_ns, refusal)
+                return
         decision = self._risk.check(self._risk_input(intent, reference, ts_ns, open_buy, open_sell))
+        if decision is APPROVED:  # the common case: sent as it came
+            order = self._new_order(intent, intent.quantity, ts_ns)
+            self._orders[order.client_order_id] = order
+            self._send(order)
+            return
         quantity = decision.quantity_for(intent.quantity) if decision.approved else intent.quantity
         order = self._new_order(intent, quantity, ts_ns)
         self._orders[order.client_order_id] = order
@@ -144,21 +157,23 @@ class OrderPath:
         )
 
     def _send(self, order: Order) -> None:
-        self._working[order.client_order_id] = order
+        client_order_id = order.client_order_id
+        self._working[client_order_id] = order
         self._venue.submit_order(
-            SubmitOrder(
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=order.quantity,
-                order_type=order.order_type,
-                limit_price=order.limit_price,
-                time_in_force=order.time_in_force,
-                strategy=order.strategy,
-                ts_ns=self._clock.now_ns(),
+            self._submit(  # SubmitOrder(client_order_id=..., ...), fields in order
+                client_order_id,
+                order.symbol,
+                order.side,
+                order.quantity,
+                order.order_type,
+                order.limit_price,
+                order.time_in_force,
+                order.strategy,
+                self._clock.now_ns(),
             )
         )
-        self._count("emp_orders_submitted_total")
+        if self._metrics is not None:
+            self._count("emp_orders_submitted_total")
 
     def _execute(self, commands: tuple[VenueCommand, ...], ts: int) -> None:
         for command in commands:
@@ -213,24 +228,63 @@ class OrderPath:
         open_buy: float,
         open_sell: float,
     ) -> RiskCheckInput:
-        return RiskCheckInput(
-            intent=intent,
-            position=self._portfolio.quantity(intent.symbol),
-            open_buy_quantity=open_buy,
-            open_sell_quantity=open_sell,
-            reference_price=reference_price,
-            equity=self._portfolio.equity,
-            strategy=self._strategy.name,
-            ts_ns=ts,
-            open_order_count=len(self._working),
-            lot_size=self._instruments[intent.symbol].lot_size,
-            average_price=self._portfolio.position(intent.symbol).average_price,
-            context=self._risk.context,
+        portfolio = self._portfolio
+        symbol = intent.symbol
+        return self._check_input(  # RiskCheckInput(intent=..., ...), fields in order
+            intent,
+            portfolio.quantity(symbol),
+            open_buy,
+            open_sell,
+            reference_price,
+            portfolio.valuation()[0],  # portfolio.equity
+            self._strategy.name,
+            ts,
+            len(self._working),
+            self._instruments[symbol].lot_size,
+            portfolio.position(symbol).average_price,
+            self._risk.context,
         )
 
     def _process_events(self) -> None:
         for event in self._venue.drain_events():
-            self._apply(event)
+            kind = type(event)  # the two events of every order first, then the rest
+            if kind is OrderFilled:
+                self._on_filled(event)  # type: ignore[arg-type]
+            elif kind is OrderAccepted:
+                self._on_accepted(event)  # type: ignore[arg-type]
+            else:
+                self._apply(event)
+
+    def _on_accepted(self, event: OrderAccepted) -> None:
+        """:meth:`_apply` of an acceptance (an accepted order is NEW: open, still working)."""
+        order = self._orders.get(event.client_order_id)
+        if order is None:
+            raise InvalidOrder(f"venue reported on unknown order {event.client_order_id!r}")
+        order.accept(event.venue_order_id)
+
+    def _on_filled(self, event: OrderFilled) -> None:
+        """:meth:`_apply` of a fill: order, portfolio, trade log, risk, the strategy."""
+        fill = event.fill
+        order = self._orders.get(fill.client_order_id)
+        if order is None:
+            raise InvalidOrder(f"venue reported on unknown order {fill.client_order_id!r}")
+        order.fill(fill.quantity, fill.price)
+        portfolio = self._portfolio
+        symbol = fill.symbol
+        realized = portfolio.apply_fill(fill)
+        self._trades.record(fill, realized, portfolio.quantity(symbol))
+        self._fills.append(fill)
+        self._filled_since_risk[symbol] = None
+        if self._metrics is not None:
+            self._count("emp_fills_total")
+        strategy = self._strategy
+        if order.strategy == strategy.name:
+            try:
+                strategy.on_fill(fill, self._ctx)
+            except Exception as error:
+                raise self._strategy_error("on_fill", error, None) from error
+        if order.status.is_terminal:
+            self._working.pop(order.client_order_id, None)
 
     def _apply(self, event: OrderEvent) -> None:
         if isinstance(event, OrderCancelRejected):

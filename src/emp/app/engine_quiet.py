@@ -5,8 +5,10 @@ While no order works, a run over one symbol whose strategy implements
 bar (:attr:`~emp.domain.risk.RiskManager.needs_every_bar` False; no market windows, no
 per-bar account terms) has nothing to do on a bar where the strategy stays silent but
 record equity. The engine then asks the strategy how many bars it would stay silent,
-writes their equity and exposure in one numpy expression (the same arithmetic as
-``Portfolio.valuation`` per bar, so the curve is bit for bit the same), and brings the
+notes the stretch (its bounds, the cash and the position held through it: equity and
+exposure are written for every stretch of the window at its end, in a few numpy
+expressions with the same arithmetic as ``Portfolio.valuation`` per bar, so the curve is
+bit for bit the same), and brings the
 clock, the portfolio's mark, the venue and the risk layer to the stretch's last bar in one
 step each (the venue has nothing working, the risk layer needs only the latest account).
 The bar the strategy may act on then goes through the ordinary per-bar path, as does every
@@ -23,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emp.app.engine_steps import bars_of
+from emp.app.engine_steps import bar_at, bars_of
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.errors import StrategyError
 from emp.domain.portfolio import Portfolio
@@ -84,12 +86,13 @@ class QuietStretches:
         """Fill ``equity``/``gross`` (one slot per bar of ``series``), as the loop would."""
         n = len(series)
         times = series.ts_ns
+        stretches: list[tuple[int, int, float, float]] = []
         i = 0
         while i < n:
             if not self._busy() and self._portfolio.holds_only(series.symbol):
                 j = self._forward(series, i, n)
                 if j > i:
-                    self._stretch(series, i, j, equity, gross)
+                    stretches.append(self._stretch(series, i, j))
                     i = j
                     if progress is not None:
                         progress(done + i, total if total is not None else done + i)
@@ -103,6 +106,7 @@ class QuietStretches:
             i = stop
             if progress is not None:
                 progress(done + i, total if total is not None else done + i)
+        _write_stretches(series.close, stretches, equity, gross)
 
     def _forward(self, series: BarSeries, start: int, stop: int) -> int:
         try:
@@ -119,20 +123,40 @@ class QuietStretches:
             )
         return int(k)
 
-    def _stretch(
-        self, series: BarSeries, start: int, stop: int, equity: np.ndarray, gross: np.ndarray
-    ) -> None:
+    def _stretch(self, series: BarSeries, start: int, stop: int) -> tuple[int, int, float, float]:
+        """Bring the run to the stretch's last bar; returns ``(start, stop, cash, quantity)``
+        for :func:`_write_stretches`."""
         portfolio = self._portfolio
         symbol = series.symbol
         quantity = portfolio.quantity(symbol)  # the only open position, if any
-        if quantity == 0.0:
-            equity[start:stop] = portfolio.cash
-            gross[start:stop] = 0.0
-        else:  # Portfolio.valuation per bar: cash + (0.0 + q × close), |q × close|
-            value = quantity * series.close[start:stop]
-            equity[start:stop] = portfolio.cash + value
-            np.abs(value, out=gross[start:stop])
-        last = series.bar(stop - 1)
+        cash = portfolio.cash
+        last = bar_at(series, stop - 1)
+        # the last bar's equity, as _write_stretches will write it (float64 arithmetic)
+        value = cash if quantity == 0.0 else cash + quantity * last.close
         portfolio.mark(symbol, last.close)
         self._ctx.ts_ns = last.ts_ns
-        self._settle(last.ts_ns, float(equity[stop - 1]), last)
+        self._settle(last.ts_ns, value, last)
+        return start, stop, cash, quantity
+
+
+def _write_stretches(
+    close: np.ndarray,
+    stretches: list[tuple[int, int, float, float]],
+    equity: np.ndarray,
+    gross: np.ndarray,
+) -> None:
+    """Equity and exposure of every bar of the stretches, as ``Portfolio.valuation`` gives
+    them: ``cash`` and 0 with no position, else ``cash + (q × close)`` and ``|q × close|``."""
+    if not stretches:
+        return
+    starts, stops, cash, quantity = (np.array(column) for column in zip(*stretches, strict=True))
+    lengths = stops - starts
+    # the bar indices of every stretch, one after the other
+    first = np.cumsum(lengths) - lengths
+    at = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
+    cash_at = np.repeat(cash, lengths)
+    quantity_at = np.repeat(quantity, lengths)
+    value = quantity_at * close[at]
+    flat = quantity_at == 0.0
+    equity[at] = np.where(flat, cash_at, cash_at + value)
+    gross[at] = np.where(flat, 0.0, np.abs(value))

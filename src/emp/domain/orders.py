@@ -23,6 +23,8 @@ from enum import Enum
 
 from emp.domain.errors import IllegalOrderTransition, InvalidFill, InvalidOrder
 
+_INF = math.inf
+
 
 class OrderSide(Enum):
     BUY = "BUY"
@@ -50,7 +52,13 @@ class TimeInForce(Enum):
     FOK = "FOK"
 
 
+#: The values of the statuses that accept nothing more.
+_TERMINAL_VALUES = ("FILLED", "CANCELED", "REPLACED", "REJECTED", "EXPIRED")
+
+
 class OrderStatus(Enum):
+    """An order's status (FIX OrdStatus). ``is_terminal``: it accepts nothing more."""
+
     PENDING_NEW = "PENDING_NEW"
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -62,13 +70,14 @@ class OrderStatus(Enum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
+    def __init__(self, value: str) -> None:
+        # A plain attribute, set once per member, not a property over TERMINAL_STATUSES:
+        # it is read on every order event, and an enum hashes through a Python __hash__.
+        self.is_terminal: bool = value in _TERMINAL_VALUES
 
 
 S = OrderStatus
-TERMINAL_STATUSES = frozenset({S.FILLED, S.CANCELED, S.REPLACED, S.REJECTED, S.EXPIRED})
+TERMINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_terminal)
 
 #: Every legal (from → to) move. Anything absent here raises IllegalOrderTransition.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -91,8 +100,16 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+#: ALLOWED_TRANSITIONS keyed and filled by the statuses' values (strings hash in C; the
+#: enum's members hash through a Python ``__hash__``): what :meth:`Order._move` looks up.
+_ALLOWED_VALUES: dict[str, frozenset[str]] = {
+    source.value: frozenset(target.value for target in targets)
+    for source, targets in ALLOWED_TRANSITIONS.items()
+}
+
+
 def is_legal_transition(source: OrderStatus, target: OrderStatus) -> bool:
-    return target in ALLOWED_TRANSITIONS[source]
+    return target._value_ in _ALLOWED_VALUES[source._value_]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -151,7 +168,7 @@ class Order:
 
     # --------------------------------------------------------------- lifecycle
     def _move(self, target: OrderStatus) -> None:
-        if not is_legal_transition(self.status, target):
+        if target._value_ not in _ALLOWED_VALUES[self.status._value_]:  # is_legal_transition
             raise IllegalOrderTransition(
                 f"order {self.client_order_id}: cannot go from {self.status.value} "
                 f"to {target.value}"
@@ -178,22 +195,24 @@ class Order:
             raise IllegalOrderTransition(
                 f"order {self.client_order_id}: cannot fill an order that is {self.status.value}"
             )
-        if not math.isfinite(quantity) or quantity <= 0:
+        # ``0 < x < inf`` is ``isfinite(x) and x > 0`` (NaN fails both), without the calls
+        if not 0.0 < quantity < _INF:
             raise InvalidFill(f"order {self.client_order_id}: fill quantity must be > 0")
-        if not math.isfinite(price) or price <= 0:
+        if not 0.0 < price < _INF:
             raise InvalidFill(f"order {self.client_order_id}: fill price must be > 0")
-        remaining = self.quantity - self.filled_quantity
-        if quantity > remaining + 1e-9 * max(1.0, self.quantity):
+        total = self.quantity
+        filled = self.filled_quantity
+        remaining = total - filled
+        slack = 1e-9 * (total if total > 1.0 else 1.0)  # 1e-9 * max(1.0, quantity)
+        if quantity > remaining + slack:
             raise InvalidFill(
                 f"order {self.client_order_id}: fill of {quantity} exceeds leaves {remaining}"
             )
-        done = quantity >= remaining - 1e-9 * max(1.0, self.quantity)
+        done = quantity >= remaining - slack
         self._move(OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
-        new_filled = self.filled_quantity + quantity
-        self.average_fill_price = (
-            self.average_fill_price * self.filled_quantity + price * quantity
-        ) / new_filled
-        self.filled_quantity = self.quantity if done else new_filled
+        new_filled = filled + quantity
+        self.average_fill_price = (self.average_fill_price * filled + price * quantity) / new_filled
+        self.filled_quantity = total if done else new_filled
         self.status_before_request = None
 
     def request_cancel(self) -> None:

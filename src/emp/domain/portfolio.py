@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.fills import Fill
+from emp.domain.orders import OrderSide
 
 _QTY_EPS = 1e-9
+_BUY = OrderSide.BUY
 
 
 @dataclass(slots=True)
@@ -115,7 +117,8 @@ class Portfolio:
         position = self._positions.get(symbol)
         if position is None:
             position = self._positions[symbol] = Position(symbol)
-        signed = fill.signed_quantity
+        # fill.signed_quantity, written out (once per fill)
+        signed = fill.quantity if fill.side is _BUY else -fill.quantity
         currency = self._currency_of.get(symbol) if self._currency_of else None
         if currency is None:
             self.cash -= signed * fill.price + fill.fee

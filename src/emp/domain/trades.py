@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emp.domain.fills import Fill
+from emp.domain.orders import OrderSide
 
 _QTY_EPS = 1e-9
 
@@ -57,6 +58,33 @@ class ClosedTrade:
     @property
     def side(self) -> str:
         return "long" if self.direction > 0 else "short"
+
+
+_CLOSED_FIELDS = (
+    "symbol",
+    "direction",
+    "entry_ns",
+    "exit_ns",
+    "max_quantity",
+    "pnl",
+    "entry_price",
+    "exit_price",
+    "fees",
+    "exit_fx_rate",
+)
+_CLOSED_SETTERS = tuple(ClosedTrade.__dict__[name].__set__ for name in _CLOSED_FIELDS)
+
+
+def _closed_trade(*values: object) -> ClosedTrade:
+    """``ClosedTrade(symbol=..., ..., exit_fx_rate=...)`` with the values in field order.
+
+    One per round trip: a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` per field; this writes the slots directly (no checks to skip).
+    """
+    trade = object.__new__(ClosedTrade)
+    for set_slot, value in zip(_CLOSED_SETTERS, values, strict=True):
+        set_slot(trade, value)
+    return trade
 
 
 @dataclass(slots=True)
@@ -112,7 +140,9 @@ class TradeLog:
         self.closed: list[ClosedTrade] = []
 
     def record(self, fill: Fill, realized_pnl: float, position_after: float) -> None:
-        position_before = position_after - fill.signed_quantity
+        # fill.signed_quantity, written out (once per fill)
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        position_before = position_after - signed
         trade = self._open.get(fill.symbol)
         if trade is None:
             if abs(position_after) <= _QTY_EPS:  # pragma: no cover - a fill always moves
@@ -147,17 +177,17 @@ class TradeLog:
     def _close(self, symbol: str, trade: _OpenTrade, exit_ns: int) -> None:
         del self._open[symbol]
         self.closed.append(
-            ClosedTrade(
-                symbol=symbol,
-                direction=trade.direction,
-                entry_ns=trade.entry_ns,
-                exit_ns=exit_ns,
-                max_quantity=trade.max_quantity,
-                pnl=trade.pnl,
-                entry_price=trade.entry_price,
-                exit_price=trade.exit_price,
-                fees=trade.fees,
-                exit_fx_rate=self._rate_of(symbol) if self._rate_of is not None else 1.0,
+            _closed_trade(
+                symbol,
+                trade.direction,
+                trade.entry_ns,
+                exit_ns,
+                trade.max_quantity,
+                trade.pnl,
+                trade.entry_price,
+                trade.exit_price,
+                trade.fees,
+                self._rate_of(symbol) if self._rate_of is not None else 1.0,
             )
         )
 

@@ -32,7 +32,8 @@ class ManualClock:
 
     def advance_to(self, ts_ns: int) -> None:
         """Move to ``ts_ns``; staying put is allowed, moving backwards raises ``ValueError``."""
-        target = _as_int("ts_ns", ts_ns)
+        # an int is its own index: only other types go through the conversion (per bar)
+        target = ts_ns if type(ts_ns) is int else _as_int("ts_ns", ts_ns)
         if target < self._now_ns:
             raise ValueError(
                 f"clock cannot move backwards: expected ts_ns >= {self._now_ns} "

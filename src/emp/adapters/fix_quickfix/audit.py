@@ -52,6 +52,8 @@ _COLUMNS = (
 _BATCH = "emp_fix_audit_batch"
 #: The spool is taken into DuckDB when it grows past this (and at every read and close).
 _SPOOL_LIMIT = 64 * 1024 * 1024
+#: One encoder for every spool line (``json.dumps`` with separators builds a new one per call).
+_SPOOL_LINE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _tag(tag: int) -> str:
@@ -280,9 +282,7 @@ class DuckDBAuditJournal:
         with self._lock:
             batch, self._kept = self._kept, []
         if batch:
-            lines = [
-                json.dumps([*row[:7], redact_fix(row[7])], separators=(",", ":")) for row in batch
-            ]
+            lines = [_SPOOL_LINE([*row[:7], redact_fix(row[7])]) for row in batch]
             try:
                 self._spool.write("\n".join(lines) + "\n")
                 self._spool.flush()

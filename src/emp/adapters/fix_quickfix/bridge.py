@@ -14,6 +14,7 @@ the Logon reply into a Logout (35=5) whose Text (58) gives the reason — what q
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hmac
 import queue
 import threading
@@ -65,6 +66,38 @@ def _field(raw: str, needle: str) -> str:
     return raw[start:end] if end >= 0 else raw[start:]
 
 
+class _PerThread(threading.local):
+    """What a thread remembers across quickfix callbacks (class defaults: reading an
+    unset attribute of a plain ``threading.local`` raises, twenty times slower)."""
+
+    kept = False
+    sent: str | None = None
+
+
+_per_thread = _PerThread()
+
+
+def _keep_thread_state() -> None:
+    """Keep this thread's Python thread state for the thread's whole life.
+
+    quickfix's own threads are not Python threads: SWIG's callback wrapper creates a
+    Python thread state for every callback and destroys it on return (an mmap, a munmap
+    and the state's set-up per inbound message). One extra ``PyGILState_Ensure``, never
+    released, keeps the state (and ``_per_thread``) alive across callbacks. Once per thread.
+    """
+    if not _per_thread.kept:
+        ctypes.pythonapi.PyGILState_Ensure()
+        _per_thread.kept = True
+
+
+def take_sent_text() -> str | None:
+    """The text of the last application message this thread sent through quickfix (as
+    ``toApp`` saw it, header filled in), once; ``None`` if quickfix did not call ``toApp``
+    since the last call. Spares the sender a second ``toString`` for its journal."""
+    raw, _per_thread.sent = _per_thread.sent, None
+    return raw
+
+
 def msg_type(message: fix.Message) -> str:
     return message.getHeader().getField(35)
 
@@ -90,6 +123,7 @@ class _Bridge(fix.Application):
 
     def _guarded(self, session_id: fix.SessionID, work: Callable[[], None]) -> None:
         try:
+            _keep_thread_state()
             work()
         except Exception as error:  # never let an exception reach quickfix's C++
             session = session_id.toString()
@@ -141,6 +175,7 @@ class _Bridge(fix.Application):
         self.log.message(session, "IN", message.toString(), flush=True)
 
     def _to_app(self, raw: str) -> None:
+        _per_thread.sent = raw
         self.log.message(session_of(raw, outbound=True), "OUT", raw)
 
     def _from_app(self, raw: str) -> None:

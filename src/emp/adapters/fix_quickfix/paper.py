@@ -104,9 +104,15 @@ class RemoteFixVenue:
     def drain_events(self) -> list[OrderEvent]:
         deadline = time.monotonic() + self._timeout
         events = self._client.drain_events()
-        while _waiting(self._client) and time.monotonic() < deadline:
+        while _unresolved(self._client) and time.monotonic() < deadline:
             events += self._client.wait_events(0.01)
         return events
+
+
+def _unresolved(client: QuickfixVenue) -> bool:
+    """An order or request awaiting its answer, or a market order still working (a remote
+    venue fills it after the acknowledgement, in separate reports)."""
+    return _waiting(client) or any(o.limit_price is None for o in client.tracker.open_orders())
 
 
 def _waiting(client: QuickfixVenue) -> bool:

@@ -31,15 +31,25 @@ from emp.adapters.fix_codec import decode, encode, status
 from emp.adapters.fix_codec.engine_fields import fields_from_engine
 from emp.adapters.fix_codec.errors import FixDecodeError
 from emp.adapters.fix_codec.tags import MsgType, Tag
+from emp.adapters.fix_quickfix.ack_watch import AckWatch
 from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
-from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge
+from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge, take_sent_text
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials, redact_fix
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.order_tracker import OrderTracker, flatten_commands
 from emp.adapters.fix_quickfix.reconnect import Backoff, Reconciler, ReconnectSupervisor
 from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
-from emp.adapters.fix_quickfix.wire import build_message
+from emp.adapters.fix_quickfix.wire import (
+    CANCEL_REJECTED,
+    MASS_CANCEL_REJECT_REASON,
+    MASS_CANCEL_REPORT,
+    MASS_CANCEL_REQUEST,
+    MASS_CANCEL_RESPONSE,
+    TOTAL_AFFECTED_ORDERS,
+    build_message,
+    mass_cancel_request,
+)
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from emp.domain.events import OrderEvent
 from emp.ports.clock import ClockPort
@@ -62,6 +72,9 @@ class QuickfixVenue:
         journal: the audit journal of application messages (optional).
         backoff: reconnect delays after a drop (default 0.5 s doubling to 30 s).
         rng: seeded generator for backoff jitter.
+        mass_cancel: :meth:`flatten` cancels with one OrderMassCancelRequest (35=q) instead
+            of one 35=F per order; only for venues known to serve it (EMP's does). A
+            refusal turns it off and cancels order by order.
     """
 
     def __init__(
@@ -73,6 +86,7 @@ class QuickfixVenue:
         journal: DuckDBAuditJournal | None = None,
         backoff: Backoff | None = None,
         rng: np.random.Generator | None = None,
+        mass_cancel: bool = False,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -94,9 +108,13 @@ class QuickfixVenue:
         self._session_id: fix.SessionID | None = None
         self._session_text = ""
         self._reconciler = Reconciler(self.tracker, self._send_status_request, self._note)
+        #: Unacknowledged NewOrderSingles (lost to a gap fill after a Logon): see ack_watch.
+        self.acks = AckWatch(self._send_status_request, self._note)
         self._pending: list[OrderEvent] = []
         self.logons = 0
         self._flattens = 0
+        self.mass_cancel = mass_cancel
+        self._mass_cancel_fallback: list[CancelOrder] = []
         #: Application messages taken from the session so far (duplicates included).
         self.messages_received = 0
         self._delays: list[float] = []
@@ -237,6 +255,7 @@ class QuickfixVenue:
         self._require_session()
         lineage = self.tracker.on_submit(command, decision_id)
         self._send(MsgType.NEW_ORDER_SINGLE, body, lineage)
+        self.acks.sent(command.client_order_id, body, lineage, time.monotonic())
 
     def cancel_order(self, command: CancelOrder) -> None:
         """Send an OrderCancelRequest (35=F)."""
@@ -267,6 +286,8 @@ class QuickfixVenue:
             events.extend(self._handle(item))
         if self._reconciler.waiting and self.is_logged_on:
             self._reconciler.retry_overdue(time.monotonic())
+        if self.acks.pending and self.is_logged_on:
+            self.acks.check(self.tracker, time.monotonic())
         return events
 
     def wait_events(self, timeout_s: float) -> list[OrderEvent]:
@@ -307,21 +328,42 @@ class QuickfixVenue:
     # ------------------------------------------------------------------ kill switch
     def flatten(self, positions: Mapping[str, float], *, prefix: str = "FLAT") -> list[str]:
         """Cancel every working order, then send MARKET orders that bring each position in
-        ``positions`` (symbol -> signed quantity) to zero. Returns the ClOrdIDs sent; the
-        fills that confirm flatness arrive through :meth:`drain_events`."""
+        ``positions`` (symbol -> signed quantity) to zero. The cancels are one 35=F per
+        open order, or one OrderMassCancelRequest (35=q) with :attr:`mass_cancel`. Returns
+        the ClOrdIDs sent; the reports that confirm the cancels and the fills that confirm
+        flatness arrive through :meth:`drain_events`."""
         self._require_session()
         self._flattens += 1
+        prefix, now = f"{prefix}{self._flattens}-", self._clock.now_ns()
         cancels, orders = flatten_commands(
-            self.tracker.open_orders(),
-            positions,
-            prefix=f"{prefix}{self._flattens}-",
-            ts_ns=self._clock.now_ns(),
+            self.tracker.open_orders(), positions, prefix=prefix, ts_ns=now
         )
-        for cancel in cancels:
-            self.cancel_order(cancel)
+        sent = []
+        if self.mass_cancel:  # every working order at the venue, known here or not
+            mass, self._mass_cancel_fallback = f"{prefix}Q", cancels
+            self._send(MASS_CANCEL_REQUEST, mass_cancel_request(mass, now), Lineage(mass))
+            sent.append(mass)
+        else:
+            for cancel in cancels:
+                self.cancel_order(cancel)
+            sent += [cancel.client_order_id for cancel in cancels]
         for order in orders:
             self.submit_order(order, decision_id="flatten")
-        return [c.client_order_id for c in (*cancels, *orders)]
+        return sent + [order.client_order_id for order in orders]
+
+    def _mass_cancel_refused(self, why: str) -> None:
+        """The venue does not serve 35=q: cancel one by one what the flatten would have
+        canceled so (the orders open when it began) and is still open."""
+        cancels, self._mass_cancel_fallback = self._mass_cancel_fallback, []
+        self.mass_cancel = False
+        self._note(f"mass cancel refused ({why}); canceling order by order")
+        still_open = {order.client_order_id for order in self.tracker.open_orders()}
+        try:
+            for cancel in cancels:
+                if cancel.orig_client_order_id in still_open:
+                    self.cancel_order(cancel)
+        except VenueDisconnected as error:  # reconciliation tells what happened to them
+            self._note(f"cancels not sent: {error}")
 
     # ------------------------------------------------------------------ reconciliation
     def reconcile(self) -> int:
@@ -350,6 +392,7 @@ class QuickfixVenue:
 
     def _send(self, msg_type: str, body: list[tuple[int, str]], lineage: Lineage) -> None:
         message = build_message(msg_type, body)
+        take_sent_text()  # forget any earlier one: the next is this message's
         try:
             sent = fix.Session.sendToTarget(message, self._session_id)
         except fix.SessionNotFound as e:
@@ -361,7 +404,7 @@ class QuickfixVenue:
                 recorded_ns=self._clock.now_ns(),
                 session=self._session_text,
                 direction="out",
-                raw=message.toString(),
+                raw=take_sent_text() or message.toString(),
                 lineage=lineage,
             )
 
@@ -390,6 +433,8 @@ class QuickfixVenue:
             self.session_rejects.append(redact_fix(item.raw).replace("\x01", "|"))
             if "\x01372=AF\x01" in item.raw:
                 self._reconciler.refused("session-level Reject")
+            if "\x01372=q\x01" in item.raw:
+                self._mass_cancel_refused("session-level Reject")
             return []
         if item.kind == "error":
             self.errors.append(item.raw)
@@ -403,13 +448,22 @@ class QuickfixVenue:
             cid = fields.optional(Tag.CL_ORD_ID) or ""
             self._journal_in(item, cid)
             if status.is_status_report(fields):
-                return self._reconciler.on_report(status.decode_status_report(fields))
+                report = status.decode_status_report(fields)
+                if self.acks.resend_if_unknown(report, time.monotonic()):
+                    return []
+                return self._reconciler.on_report(report)
             if fields.msg_type == status.BUSINESS_MESSAGE_REJECT:
                 text = fields.optional(Tag.TEXT)
                 if fields.optional(status.REF_MSG_TYPE) == status.ORDER_MASS_STATUS_REQUEST:
                     self._reconciler.refused(f"BusinessMessageReject: {text}")
                     return []
+                if fields.optional(status.REF_MSG_TYPE) == MASS_CANCEL_REQUEST:
+                    self._mass_cancel_refused(f"BusinessMessageReject: {text}")
+                    return []
                 self.errors.append(f"the venue refused a message: {text}")
+                return []
+            if fields.msg_type == MASS_CANCEL_REPORT:
+                self._on_mass_cancel_report(fields)
                 return []
             if fields.msg_type not in (MsgType.EXECUTION_REPORT, MsgType.ORDER_CANCEL_REJECT):
                 self.log.event(self._session_text, f"ignored MsgType {fields.msg_type!r}")
@@ -424,6 +478,15 @@ class QuickfixVenue:
         if not self.tracker.apply(event, exec_id, float(cum) if cum is not None else None):
             return []
         return [event]
+
+    def _on_mass_cancel_report(self, fields: Any) -> None:
+        """35=r: accepted (the cancels' reports follow) or refused (531=0)."""
+        if fields.optional(MASS_CANCEL_RESPONSE) == CANCEL_REJECTED:
+            reason = fields.optional(MASS_CANCEL_REJECT_REASON)
+            self._mass_cancel_refused(f"OrderMassCancelReport with reason {reason}")
+            return
+        affected = fields.optional(TOTAL_AFFECTED_ORDERS) or "an unknown number of"
+        self._note(f"mass cancel {fields.optional(Tag.CL_ORD_ID)} cancels {affected} orders")
 
     def _journal_in(self, item: Inbound, client_order_id: str) -> None:
         if self.journal is not None:

@@ -74,6 +74,8 @@ class VenueServerConfig:
         liquidity_interval_ms: how often generated liquidity sources step.
         mass_status: answer OrderMassStatusRequests (35=AF); ``False`` refuses them with a
             BusinessMessageReject, as some venues do.
+        mass_cancel: serve OrderMassCancelRequests (35=q: all orders, or one symbol's);
+            ``False`` refuses them with a BusinessMessageReject, as some venues do.
         loopback_only: refuse the Logon of any session while a connection to the port
             comes from a non-loopback address (quickfix 1.15 cannot bind one address, see
             :mod:`.peers`); ``False`` serves every network the machine is on.
@@ -89,6 +91,7 @@ class VenueServerConfig:
     tls: TlsFiles | None = None
     liquidity_interval_ms: int = 100
     mass_status: bool = True
+    mass_cancel: bool = True
     loopback_only: bool = True
 
     def __post_init__(self) -> None:
@@ -188,6 +191,7 @@ class FixVenueServer:
             liquidity_interval_ns=config.liquidity_interval_ms * 1_000_000,
         )
         self._worker.mass_status = config.mass_status
+        self._worker.mass_cancel = config.mass_cancel
         self._worker.order_log = order_log
         store = fix.FileStoreFactory(settings)
         acceptor_class = fix.SSLSocketAcceptor if config.tls is not None else fix.SocketAcceptor

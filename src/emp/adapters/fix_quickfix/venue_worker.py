@@ -20,19 +20,28 @@ import quickfix as fix
 from emp.adapters.fix_codec import decode, status
 from emp.adapters.fix_codec.engine_fields import fields_from_engine
 from emp.adapters.fix_codec.errors import FixDecodeError, FixEncodeError
-from emp.adapters.fix_codec.tags import MsgType, Tag
+from emp.adapters.fix_codec.tags import SIDE_FROM_FIX, MsgType, Tag
 from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
-from emp.adapters.fix_quickfix.bridge import Inbound
+from emp.adapters.fix_quickfix.bridge import Inbound, take_sent_text
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.venue_orders import VenueOrderLog
 from emp.adapters.fix_quickfix.wire import (
+    CANCEL_ALL,
+    CANCEL_FOR_SECURITY,
+    MASS_CANCEL_REPORT,
+    MASS_CANCEL_REQUEST,
+    MASS_CANCEL_REQUEST_TYPE,
+    NOT_SUPPORTED,
+    UNKNOWN_SECURITY,
     build_message,
+    mass_cancel_report,
     no_order_report,
     possible_duplicate_header,
     report_message,
     status_report,
     unknown_order_report,
 )
+from emp.domain.commands import CancelOrder, VenueCommand
 from emp.domain.events import OrderReplaced
 from emp.domain.matching import (
     MarketUpdate,
@@ -43,6 +52,7 @@ from emp.domain.matching import (
     StatusAnswer,
     StatusQuery,
 )
+from emp.domain.matching.exchange import Query
 from emp.domain.orders import OrderStatus
 from emp.ports.clock import ClockPort
 
@@ -94,6 +104,7 @@ class VenueWorker:
         self._inbox = inbox
         self._sessions = sessions  # session text -> (SessionID, owner CompID)
         self._session_of_owner = {owner: sid for sid, owner in sessions.values()}
+        self._session_text_of_owner = {owner: text for text, (_, owner) in sessions.items()}
         self._log = log
         self._journal = journal
         self._liquidity = liquidity
@@ -105,6 +116,12 @@ class VenueWorker:
         self.suppressed: set[str] = set()
         #: Whether OrderMassStatusRequests (35=AF) are answered (else refused with 35=j).
         self.mass_status = True
+        #: Whether OrderMassCancelRequests (35=q) are served (else refused with 35=j).
+        self.mass_cancel = True
+        self._mass_cancels: dict[int, tuple[MassStatusQuery, str]] = {}  # id(query) -> 530
+        self._mass_cancel_count = 0
+        #: Per owner, what arrived after a mass cancel still waiting for its order list.
+        self._held: dict[str, list[VenueCommand | Query]] = {}
         #: Where order states are kept across restarts (set by the server).
         self.order_log: VenueOrderLog | None = None
         self._last_sent: dict[str, _Sent] = {}
@@ -155,13 +172,22 @@ class VenueWorker:
                     for update in source.step(self._next_liquidity_ns):
                         self.exchange.feed(update)
                 self._next_liquidity_ns += self._liquidity_interval_ns
-        for delivery in self.exchange.advance_to(now):
-            if isinstance(delivery.report, StatusAnswer):
-                self._answer_status(delivery.report)
-            elif isinstance(delivery.report, MassStatusAnswer):
-                self._answer_mass_status(delivery.report)
-            else:
-                self.send_report(delivery.report)
+        again = True
+        while again:  # a mass cancel's cancels are due at once: take them in this pass
+            again = False
+            for delivery in self.exchange.advance_to(now):
+                report = delivery.report
+                if isinstance(report, StatusAnswer):
+                    self._answer_status(report)
+                elif isinstance(report, MassStatusAnswer):
+                    mass_cancel = self._mass_cancels.pop(id(report.query), None)
+                    if mass_cancel is None:
+                        self._answer_mass_status(report)
+                    else:
+                        self._cancel_working(report, mass_cancel[1])
+                        again = True
+                else:
+                    self.send_report(report)
         if self.order_log is not None:
             self.order_log.flush()
 
@@ -183,14 +209,15 @@ class VenueWorker:
             fields = fields_from_engine(item.raw)
             self._journal_in(item, owner, fields)
             if fields.msg_type in _COMMANDS:
-                command = decode.decode_command(fields)
-                self.exchange.send(command, owner=owner, sent_ns=self._now())
+                self._to_exchange(decode.decode_command(fields), owner)
             elif fields.msg_type == status.ORDER_STATUS_REQUEST:
                 self._queue_status(fields, owner)
             elif fields.msg_type == status.ORDER_MASS_STATUS_REQUEST and self.mass_status:
                 request = status.decode_mass_status_request(fields)
                 query = MassStatusQuery(request.request_id, request.symbol, request.side)
-                self.exchange.send(query, owner=owner, sent_ns=self._now())
+                self._to_exchange(query, owner)
+            elif fields.msg_type == MASS_CANCEL_REQUEST and self.mass_cancel:
+                self._queue_mass_cancel(fields, owner)
             else:
                 raise fields.error(Tag.MSG_TYPE, f"unsupported MsgType {fields.msg_type!r}")
         except (FixDecodeError, FixEncodeError) as error:
@@ -219,7 +246,71 @@ class VenueWorker:
         query = StatusQuery(
             client_order_id=cid, symbol=symbol, side=side, request_id=request_id or ""
         )
-        self.exchange.send(query, owner=owner, sent_ns=self._now())
+        self._to_exchange(query, owner)
+
+    def _to_exchange(self, command: VenueCommand | Query, owner: str) -> None:
+        """To the exchange in the owner's order; held back while a mass cancel of the
+        owner's waits for its list of orders, so nothing sent after the mass cancel is
+        canceled by it or trades before the orders it cancels are gone."""
+        held = self._held.get(owner)
+        if held is not None:
+            held.append(command)
+        else:
+            self.exchange.send(command, owner=owner, sent_ns=self._now())
+
+    # ------------------------------------------------------------------ mass cancel
+    def _queue_mass_cancel(self, fields: Any, owner: str) -> None:
+        """35=q: learn the owner's working orders in turn (a mass status query through
+        the exchange), then cancel each (:meth:`_cancel_working`)."""
+        cid = fields.require(Tag.CL_ORD_ID)
+        kind = fields.require(MASS_CANCEL_REQUEST_TYPE)
+        symbol = fields.optional(Tag.SYMBOL)
+        if kind not in (CANCEL_ALL, CANCEL_FOR_SECURITY) or (
+            kind == CANCEL_FOR_SECURITY and not symbol
+        ):
+            reason = NOT_SUPPORTED if kind != CANCEL_FOR_SECURITY else UNKNOWN_SECURITY
+            self._mass_cancel_report(owner, cid, kind, 0, reason)
+            return
+        side = SIDE_FROM_FIX.get(fields.optional(Tag.SIDE) or "")
+        query = MassStatusQuery(cid, symbol if kind == CANCEL_FOR_SECURITY else None, side)
+        self._mass_cancels[id(query)] = (query, kind)
+        self._to_exchange(query, owner)
+        self._held.setdefault(owner, [])
+
+    def _cancel_working(self, answer: MassStatusAnswer, kind: str) -> None:
+        """The 35=r, then one cancel per working order the answer lists, then what the
+        owner sent after the mass cancel (held until now)."""
+        owner, query, now = answer.owner, answer.query, self._now()
+        self._mass_cancel_report(owner, query.request_id, kind, len(answer.states))
+        for n, state in enumerate(answer.states, start=1):
+            cancel = CancelOrder(
+                client_order_id=f"{query.request_id}.{n}",
+                orig_client_order_id=state.client_order_id,
+                symbol=state.symbol,
+                side=state.side,
+                ts_ns=answer.ts_ns,
+            )
+            self.exchange.send(cancel, owner=owner, sent_ns=now)
+        held = self._held.pop(owner, [])
+        for k, command in enumerate(held):
+            self.exchange.send(command, owner=owner, sent_ns=now)
+            if id(command) in self._mass_cancels:  # another mass cancel: hold again
+                self._held[owner] = held[k + 1 :]
+                break
+
+    def _mass_cancel_report(
+        self, owner: str, cid: str, kind: str, affected: int, reason: str | None = None
+    ) -> None:
+        session_id = self._session_of_owner.get(owner)
+        if session_id is None:
+            return
+        self._mass_cancel_count += 1
+        order_id = f"{self.exchange.engine.config.order_id_prefix}MC{self._mass_cancel_count}"
+        body = mass_cancel_report(
+            cid, order_id, kind, affected=affected, ts_ns=self._now(), reject_reason=reason
+        )
+        lineage = self._roots.get((owner, cid), Lineage(cid))
+        self._send(owner, session_id, MASS_CANCEL_REPORT, body, lineage)
 
     def _answer_status(self, answer: StatusAnswer) -> None:
         state, query = answer.state, answer.query
@@ -296,6 +387,7 @@ class VenueWorker:
         header: list[tuple[int, str]] | None = None,
     ) -> None:
         message = build_message(msg_type, body, header or ())
+        take_sent_text()  # forget any earlier one: the next is this message's
         try:
             fix.Session.sendToTarget(message, session_id)
         except fix.SessionNotFound:
@@ -304,11 +396,12 @@ class VenueWorker:
         self._last_sent[owner] = _Sent(msg_type, body, message)
         self.sent[owner] = self.sent.get(owner, 0) + 1
         if self._journal is not None:
+            session = self._session_text_of_owner.get(owner) or session_id.toString()
             self._journal.append(
                 recorded_ns=self._now(),
-                session=session_id.toString(),
+                session=session,
                 direction="out",
-                raw=message.toString(),
+                raw=take_sent_text() or message.toString(),
                 lineage=lineage,
             )
 

@@ -11,7 +11,7 @@ from emp.adapters.fix_codec import encode, status
 from emp.adapters.fix_codec.encode import Body
 from emp.adapters.fix_codec.records import NO_ORDER_ID, OrderReportState
 from emp.adapters.fix_codec.tags import CxlRejResponseTo, MsgType, Tag
-from emp.adapters.fix_codec.values import format_utc_timestamp
+from emp.adapters.fix_codec.values import format_text, format_utc_timestamp
 from emp.domain.events import OrderCancelRejected
 from emp.domain.matching import MassStatusQuery, MatchReport, OrderState, StatusQuery
 from emp.domain.orders import OrderSide, OrderStatus
@@ -156,3 +156,47 @@ def possible_duplicate_header(original: fix.Message, *, resend: bool) -> list[tu
 
 def utc_timestamp(ts_ns: int) -> str:
     return format_utc_timestamp(Tag.TRANSACT_TIME, ts_ns)
+
+
+# ------------------------------------------------------------------ mass cancel
+#: OrderMassCancelRequest (35=q) and OrderMassCancelReport (35=r).
+MASS_CANCEL_REQUEST, MASS_CANCEL_REPORT = "q", "r"
+MASS_CANCEL_REQUEST_TYPE, MASS_CANCEL_RESPONSE = 530, 531
+MASS_CANCEL_REJECT_REASON, TOTAL_AFFECTED_ORDERS = 532, 533
+#: MassCancelRequestType (530) values EMP's venue serves; MassCancelResponse (531) echoes
+#: them, or says 0 (rejected) with a MassCancelRejectReason (532).
+CANCEL_FOR_SECURITY, CANCEL_ALL, CANCEL_REJECTED = "1", "7", "0"
+NOT_SUPPORTED, UNKNOWN_SECURITY = "0", "1"
+
+
+def mass_cancel_request(client_order_id: str, ts_ns: int) -> Body:
+    """An OrderMassCancelRequest body: cancel every working order of the session."""
+    return [
+        (Tag.CL_ORD_ID, format_text(Tag.CL_ORD_ID, client_order_id)),
+        (MASS_CANCEL_REQUEST_TYPE, CANCEL_ALL),
+        (Tag.TRANSACT_TIME, utc_timestamp(ts_ns)),
+    ]
+
+
+def mass_cancel_report(
+    client_order_id: str,
+    order_id: str,
+    request_type: str,
+    *,
+    affected: int,
+    ts_ns: int,
+    reject_reason: str | None = None,
+) -> Body:
+    """An OrderMassCancelReport body: accepted (531 = the request type, 533 = how many
+    orders it cancels) or rejected (531=0 with 532 saying why)."""
+    rejected = reject_reason is not None
+    body: Body = [
+        (Tag.CL_ORD_ID, format_text(Tag.CL_ORD_ID, client_order_id)),
+        (Tag.ORDER_ID, format_text(Tag.ORDER_ID, order_id)),
+        (MASS_CANCEL_REQUEST_TYPE, request_type),
+        (MASS_CANCEL_RESPONSE, CANCEL_REJECTED if rejected else request_type),
+    ]
+    if reject_reason is not None:
+        body.append((MASS_CANCEL_REJECT_REASON, reject_reason))
+    body += [(TOTAL_AFFECTED_ORDERS, str(affected)), (Tag.TRANSACT_TIME, utc_timestamp(ts_ns))]
+    return body

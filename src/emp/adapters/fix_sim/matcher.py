@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from emp.adapters.fix_sim.config import SimulatedVenueConfig
 from emp.domain.bars import Bar
@@ -36,6 +37,22 @@ class Remainder(Enum):
     KEEP = "KEEP"  # keeps working on later bars
     EXPIRE = "EXPIRE"
     CANCEL = "CANCEL"
+
+
+class Terms(Protocol):
+    """What matching reads of an order: :class:`MatchTerms`, or the venue's working order
+    itself (which has the same attributes, so the venue builds no terms per match)."""
+
+    @property
+    def side(self) -> OrderSide: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def limit_price(self) -> float | None: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def leaves_quantity(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +80,7 @@ class BarOutcome:
     remainder: Remainder
 
 
-def fill_price(terms: MatchTerms, bar: Bar, slippage_bps: float) -> float | None:
+def fill_price(terms: Terms, bar: Bar, slippage_bps: float) -> float | None:
     """The price ``terms`` trade at on ``bar``, or ``None`` when the bar never reaches it."""
     if terms.order_type is OrderType.MARKET:
         slip = slippage_bps / 10_000.0
@@ -108,26 +125,46 @@ def close_bar(bar: Bar) -> Bar:
     return Bar(bar.symbol, bar.ts_ns, close, close, close, close, bar.volume)
 
 
+#: What becomes of the rest of an order that did not fill completely, by time in force.
+_REST = {
+    TimeInForce.DAY: Remainder.EXPIRE,
+    TimeInForce.GTC: Remainder.KEEP,
+    TimeInForce.IOC: Remainder.CANCEL,
+    TimeInForce.FOK: Remainder.CANCEL,
+}
+
+
 def match_on_bar(
-    terms: MatchTerms, bar: Bar, instrument: Instrument, config: SimulatedVenueConfig
+    terms: Terms, bar: Bar, instrument: Instrument, config: SimulatedVenueConfig
 ) -> BarOutcome:
     """Match one eligible order against ``bar``."""
-    price = fill_price(terms, bar, config.market_impact_bps)
+    quantity, price, remainder = match_parts(
+        terms, bar, instrument, config.market_impact_bps, config.max_volume_participation
+    )
+    return BarOutcome(Execution(quantity, price) if quantity > 0 else None, remainder)
+
+
+def match_parts(
+    terms: Terms,
+    bar: Bar,
+    instrument: Instrument,
+    impact_bps: float,
+    participation: float | None,
+) -> tuple[float, float, Remainder]:
+    """:func:`match_on_bar` as ``(quantity, price, remainder)``, quantity 0 for no execution.
+
+    What the venue calls once per order and bar (no outcome objects); ``impact_bps`` is
+    the config's ``market_impact_bps``, ``participation`` its ``max_volume_participation``.
+    """
+    price = fill_price(terms, bar, impact_bps)
     leaves = terms.leaves_quantity
     quantity = 0.0
     if price is not None:
-        quantity = fillable_quantity(leaves, bar, instrument, config.max_volume_participation)
-    complete = quantity >= leaves - _QTY_TOLERANCE * max(1.0, leaves)
+        quantity = fillable_quantity(leaves, bar, instrument, participation)
+    complete = quantity >= leaves - _QTY_TOLERANCE * (leaves if leaves > 1.0 else 1.0)
     tif = terms.time_in_force
     if tif is TimeInForce.FOK and not complete:
-        return BarOutcome(None, Remainder.CANCEL)
-    execution = Execution(quantity, price) if price is not None and quantity > 0 else None
-    if execution is not None and complete:
-        return BarOutcome(execution, Remainder.NONE)
-    rest = {
-        TimeInForce.DAY: Remainder.EXPIRE,
-        TimeInForce.GTC: Remainder.KEEP,
-        TimeInForce.IOC: Remainder.CANCEL,
-        TimeInForce.FOK: Remainder.CANCEL,
-    }[tif]
-    return BarOutcome(execution, rest)
+        return 0.0, 0.0, Remainder.CANCEL
+    if price is None or not quantity > 0:  # no execution
+        return 0.0, 0.0, _REST[tif]
+    return quantity, price, Remainder.NONE if complete else _REST[tif]

@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-import math
+from functools import partial
 
+from emp.adapters.fix_sim.builders import accepted_builder, filled_builder
 from emp.adapters.fix_sim.config import FillModel, SimulatedVenueConfig
-from emp.adapters.fix_sim.matcher import (
-    Execution,
-    Remainder,
-    close_bar,
-    commission,
-    match_on_bar,
-)
+from emp.adapters.fix_sim.matcher import Remainder, close_bar, match_parts
 from emp.adapters.fix_sim.reports import CancelRejectCode, OrderSnapshot, VenueReport
-from emp.adapters.fix_sim.working_order import QTY_TOLERANCE, WorkingOrder
+from emp.adapters.fix_sim.validation import (
+    price_presence_refusal,
+    price_refusal,
+    quantity_refusal,
+)
+from emp.adapters.fix_sim.working_order import WorkingOrder
 from emp.domain.bars import Bar
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from emp.domain.errors import UnknownInstrument
 from emp.domain.events import (
-    OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
     OrderEvent,
     OrderExpired,
-    OrderFilled,
     OrderRejected,
     OrderReplaced,
     RejectCode,
 )
-from emp.domain.fills import Fill
+from emp.domain.fees import commission_fee
+from emp.domain.fills import make_fill
 from emp.domain.instruments import Instrument, InstrumentRegistry
-from emp.domain.orders import OrderStatus, OrderType, TimeInForce
+from emp.domain.orders import OrderSide, OrderStatus, TimeInForce
 from emp.ports.clock import ClockPort
 
 _Refusal = tuple[int, str]
+#: An order's state beside an event: OrderSnapshot's fields in order, then VenueReport's
+#: ``replace_request`` and ``cancel_reject_code``.
+_State = tuple[str | None, str, OrderSide, float, float, float, OrderStatus, bool, int]
+_OTHER = CancelRejectCode.OTHER
 
 
 class SimulatedVenue:
@@ -73,9 +76,24 @@ class SimulatedVenue:
         self._last_bar_ts: dict[str, int] = {}
         self._last_bar: dict[str, Bar] = {}
         self._at_close = self._config.fill_model is FillModel.CLOSE
-        self._reports: list[VenueReport] = []
+        # the events since the last drain and, beside each, the order's state then: the
+        # reports are built from them only when asked for (drain_reports), not per event
+        self._events: list[OrderEvent] = []
+        self._states: list[_State] = []
         self._order_count = 0
         self._exec_count = 0
+        config = self._config
+        self._impact_bps = config.market_impact_bps
+        self._participation = config.max_volume_participation
+        self._fee = partial(
+            commission_fee,
+            bps=config.commission_bps,
+            per_share=config.commission_per_share,
+            fixed=config.commission_fixed,
+            minimum=config.min_commission,
+        )
+        self._accepted = accepted_builder()
+        self._filled = filled_builder()
 
     @property
     def config(self) -> SimulatedVenueConfig:
@@ -87,40 +105,44 @@ class SimulatedVenue:
         refusal = self._refusal_of_new(command)
         if refusal is not None:
             code, reason = refusal
-            snapshot = OrderSnapshot(
-                venue_order_id=None,
-                symbol=command.symbol,
-                side=command.side,
-                quantity=command.quantity,
-                filled_quantity=0.0,
-                average_price=0.0,
-                status=OrderStatus.REJECTED,
-            )
             event = OrderRejected(
                 client_order_id=command.client_order_id, reason=reason, code=code, ts_ns=now
             )
-            self._reports.append(VenueReport(event=event, order=snapshot))
+            self._events.append(event)
+            self._states.append(
+                (
+                    None,
+                    command.symbol,
+                    command.side,
+                    command.quantity,
+                    0.0,
+                    0.0,
+                    OrderStatus.REJECTED,
+                    False,
+                    _OTHER,
+                )
+            )
             return
         self._order_count += 1
+        client_order_id = command.client_order_id
+        symbol = command.symbol
         order = WorkingOrder(
-            client_order_id=command.client_order_id,
+            client_order_id=client_order_id,
             venue_order_id=f"SIM-{self._order_count}",
-            symbol=command.symbol,
+            symbol=symbol,
             side=command.side,
             order_type=command.order_type,
             limit_price=command.limit_price,
             time_in_force=command.time_in_force,
             quantity=command.quantity,
-            after_bar_ts=self._last_bar_ts.get(command.symbol),
+            after_bar_ts=self._last_bar_ts.get(symbol),
         )
-        self._orders[order.client_order_id] = order
-        self._working.setdefault(order.symbol, []).append(order)
-        accepted = OrderAccepted(
-            client_order_id=order.client_order_id,
-            venue_order_id=order.venue_order_id,
-            ts_ns=now,
-        )
-        self._record(accepted, order)
+        self._orders[client_order_id] = order
+        working = self._working.get(symbol)
+        if working is None:
+            working = self._working[symbol] = []
+        working.append(order)
+        self._record(self._accepted(client_order_id, order.venue_order_id, now), order)
         if self._at_close:
             current = self._last_bar.get(order.symbol)
             if current is not None:
@@ -167,40 +189,75 @@ class SimulatedVenue:
 
     def on_bar(self, bar: Bar) -> None:
         """Match every order of ``bar.symbol`` that arrived before this bar, in arrival order."""
-        previous = self._last_bar_ts.get(bar.symbol)
-        if previous is None or bar.ts_ns > previous:
-            self._last_bar_ts[bar.symbol] = bar.ts_ns
+        symbol = bar.symbol
+        ts_ns = bar.ts_ns
+        previous = self._last_bar_ts.get(symbol)
+        if previous is None or ts_ns > previous:
+            self._last_bar_ts[symbol] = ts_ns
             if self._at_close:
-                self._last_bar[bar.symbol] = bar
-        orders = self._working.get(bar.symbol)
+                self._last_bar[symbol] = bar
+        orders = self._working.get(symbol)
         if not orders:
             return
-        instrument = self._instruments[bar.symbol]
-        for order in list(orders):
-            if order.is_eligible_for(bar.ts_ns):
+        instrument = self._instruments[symbol]
+        for order in orders:  # matching never changes the list: no copy
+            after = order.after_bar_ts
+            if after is None or ts_ns > after:  # order.is_eligible_for(ts_ns), inlined
                 self._match(order, bar, instrument)
         orders[:] = [order for order in orders if not order.status.is_terminal]
 
     def drain_events(self) -> list[OrderEvent]:
         """Every event since the previous drain, in the order they happened."""
-        return [report.event for report in self.drain_reports()]
+        events, self._events, self._states = self._events, [], []
+        return events
 
     def drain_reports(self) -> list[VenueReport]:
         """Like :meth:`drain_events`, each event with the order state behind it."""
-        reports, self._reports = self._reports, []
-        return reports
+        events, states = self._events, self._states
+        self._events, self._states = [], []
+        return [
+            VenueReport(
+                event=event,
+                order=OrderSnapshot(
+                    venue_order_id=venue_order_id,
+                    symbol=symbol,
+                    side=side,
+                    quantity=quantity,
+                    filled_quantity=filled,
+                    average_price=average,
+                    status=status,
+                ),
+                replace_request=replace,
+                cancel_reject_code=code,
+            )
+            for event, (
+                venue_order_id,
+                symbol,
+                side,
+                quantity,
+                filled,
+                average,
+                status,
+                replace,
+                code,
+            ) in zip(events, states, strict=True)
+        ]
 
     # ------------------------------------------------------------------- matching
     def _match(self, order: WorkingOrder, bar: Bar, instrument: Instrument) -> None:
-        outcome = match_on_bar(order.terms(), bar, instrument, self._config)
-        if outcome.execution is not None:
-            self._fill(order, outcome.execution, bar.ts_ns)
-        if outcome.remainder is Remainder.EXPIRE:
+        quantity, price, remainder = match_parts(
+            order, bar, instrument, self._impact_bps, self._participation
+        )
+        if quantity > 0.0:
+            self._fill(order, quantity, price, bar.ts_ns)
+        if remainder is Remainder.NONE or remainder is Remainder.KEEP:
+            return
+        if remainder is Remainder.EXPIRE:
             order.status = OrderStatus.EXPIRED
             self._record(
                 OrderExpired(client_order_id=order.client_order_id, ts_ns=bar.ts_ns), order
             )
-        elif outcome.remainder is Remainder.CANCEL:
+        elif remainder is Remainder.CANCEL:
             order.status = OrderStatus.CANCELED
             tif = order.time_in_force
             reason = (
@@ -213,32 +270,46 @@ class SimulatedVenue:
             )
             self._record(canceled, order)
 
-    def _fill(self, order: WorkingOrder, execution: Execution, ts_ns: int) -> None:
+    def _fill(self, order: WorkingOrder, quantity: float, price: float, ts_ns: int) -> None:
         self._exec_count += 1
-        fill = Fill(
-            exec_id=f"SIM-E{self._exec_count}",
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=execution.quantity,
-            price=execution.price,
-            fee=commission(execution.quantity, execution.price, self._config),
-            ts_ns=ts_ns,
+        fill = make_fill(
+            f"SIM-E{self._exec_count}",
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            quantity,
+            price,
+            self._fee(quantity, price),
+            ts_ns,
         )
-        order.apply_fill(execution.quantity, execution.price)
-        self._record(OrderFilled(fill=fill), order)
+        order.apply_fill(quantity, price)
+        self._record(self._filled(fill), order)
 
     def _record(self, event: OrderEvent, order: WorkingOrder) -> None:
-        self._reports.append(VenueReport(event=event, order=order.snapshot()))
+        self._events.append(event)
+        self._states.append(
+            (
+                order.venue_order_id,
+                order.symbol,
+                order.side,
+                order.quantity,
+                order.filled_quantity,
+                order.average_price,
+                order.status,
+                False,
+                _OTHER,
+            )
+        )
 
     # ----------------------------------------------------------------- validation
     def _is_used(self, client_order_id: str) -> bool:
         return client_order_id in self._orders or client_order_id in self._replaced_by
 
     def _refusal_of_new(self, command: SubmitOrder) -> _Refusal | None:
-        if not command.client_order_id:
+        client_order_id = command.client_order_id
+        if not client_order_id:
             return RejectCode.OTHER, "ClOrdID must be a non-empty string"
-        if self._is_used(command.client_order_id):
+        if client_order_id in self._orders or client_order_id in self._replaced_by:  # _is_used
             return RejectCode.DUPLICATE_ORDER, (
                 f"duplicate ClOrdID {command.client_order_id!r}: already used by an order"
             )
@@ -247,16 +318,16 @@ class SimulatedVenue:
             instrument = self._instruments[command.symbol]
         except UnknownInstrument:
             return RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {command.symbol!r}"
-        type_refusal = _price_presence_refusal(command.order_type, command.limit_price)
+        type_refusal = price_presence_refusal(command.order_type, command.limit_price)
         if type_refusal is not None:
             return RejectCode.UNSUPPORTED_CHARACTERISTIC, type_refusal
-        quantity_refusal = _quantity_refusal(instrument, command.quantity, floor=0.0)
-        if quantity_refusal is not None:
-            return RejectCode.INCORRECT_QUANTITY, quantity_refusal
+        bad_quantity = quantity_refusal(instrument, command.quantity, floor=0.0)
+        if bad_quantity is not None:
+            return RejectCode.INCORRECT_QUANTITY, bad_quantity
         if command.limit_price is not None:
-            price_refusal = _price_refusal(instrument, command.limit_price)
-            if price_refusal is not None:
-                return RejectCode.INVALID_PRICE_INCREMENT, price_refusal
+            bad_price = price_refusal(instrument, command.limit_price)
+            if bad_price is not None:
+                return RejectCode.INVALID_PRICE_INCREMENT, bad_price
         return None
 
     def _find_for_request(
@@ -288,10 +359,10 @@ class SimulatedVenue:
             )
         instrument = self._instruments[order.symbol]
         refusal = (
-            _price_presence_refusal(order.order_type, command.limit_price)
-            or _quantity_refusal(instrument, command.quantity, floor=order.filled_quantity)
+            price_presence_refusal(order.order_type, command.limit_price)
+            or quantity_refusal(instrument, command.quantity, floor=order.filled_quantity)
             or (
-                _price_refusal(instrument, command.limit_price)
+                price_refusal(instrument, command.limit_price)
                 if command.limit_price is not None
                 else None
             )
@@ -326,38 +397,17 @@ class SimulatedVenue:
             reason=reason,
             ts_ns=now,
         )
-        self._reports.append(
-            VenueReport(
-                event=event, order=snapshot, replace_request=replace, cancel_reject_code=code
+        self._events.append(event)
+        self._states.append(
+            (
+                snapshot.venue_order_id,
+                snapshot.symbol,
+                snapshot.side,
+                snapshot.quantity,
+                snapshot.filled_quantity,
+                snapshot.average_price,
+                snapshot.status,
+                replace,
+                code,
             )
         )
-
-
-def _price_presence_refusal(order_type: OrderType, limit_price: float | None) -> str | None:
-    if order_type is OrderType.MARKET and limit_price is not None:
-        return f"a MARKET order takes no limit price, was {limit_price!r}"
-    if order_type is OrderType.LIMIT and limit_price is None:
-        return "a LIMIT order needs a limit price"
-    return None
-
-
-def _quantity_refusal(instrument: Instrument, quantity: float, *, floor: float) -> str | None:
-    if not math.isfinite(quantity) or quantity <= floor * (1.0 + QTY_TOLERANCE):
-        bound = "0" if floor == 0 else f"the filled quantity {floor!r}"
-        return f"order quantity must be greater than {bound}, was {quantity!r}"
-    if not instrument.is_lot_multiple(quantity):
-        return (
-            f"order quantity must be a multiple of lot size {instrument.lot_size!r}, "
-            f"was {quantity!r}"
-        )
-    return None
-
-
-def _price_refusal(instrument: Instrument, price: float) -> str | None:
-    if not math.isfinite(price) or price <= 0:
-        return f"limit price must be > 0, was {price!r}"
-    if not instrument.is_on_tick(price):
-        return (
-            f"limit price must be a multiple of tick size {instrument.tick_size!r}, was {price!r}"
-        )
-    return None

@@ -35,6 +35,8 @@ UNGROUPED = "other"
 CURRENCY_GROUPING = "currency"
 #: Incremental syncs between two exact recomputations of the aggregates.
 RESYNC = 256
+#: The working quantities of an account without working orders (never written).
+_NOTHING: Mapping[str, float] = {}
 
 __all__ = ["CURRENCY_GROUPING", "UNGROUPED", "ExposureBook", "SymbolExposure", "SymbolSlot"]
 
@@ -342,17 +344,26 @@ class ExposureBook:
             return
         if history is not None:
             self._take_history(history, window)
-        buys, sells = working_quantities(account)
+        buys: Mapping[str, float]
+        sells: Mapping[str, float]
+        if account.working_orders:
+            buys, sells = working_quantities(account)
+        else:  # the common case between orders: nothing works (read-only empty maps)
+            buys = sells = _NOTHING
         positions, marks, slots = account.positions, account.marks, self._slots
         if changed is None:
             visit = set(positions)
             visit.update(s for s, slot in slots.items() if slot.present)
         else:
             visit = set(changed)
-            visit.update(self._working_symbols or ())
-        visit.update(buys)
-        visit.update(sells)
-        for symbol in sorted(visit):  # a fixed order: float sums must not depend on hashing
+            if self._working_symbols:
+                visit.update(self._working_symbols)
+        if buys:
+            visit.update(buys)
+        if sells:
+            visit.update(sells)
+        # a fixed order: float sums must not depend on hashing (one symbol needs no sort)
+        for symbol in sorted(visit) if len(visit) > 1 else visit:
             if symbol not in positions and symbol not in buys and symbol not in sells:
                 slot = slots.get(symbol)
                 if slot is not None and slot.present:
@@ -372,7 +383,7 @@ class ExposureBook:
                 or slot.open_sell != sell
             ):
                 self.set(slot, position, buy, sell, float(price))
-        self._working_symbols = set(buys) | set(sells)
+        self._working_symbols = set(buys) | set(sells) if buys or sells else set()
         self._syncs += 1
         if self._syncs % RESYNC == 0:
             self._resum()
