@@ -170,23 +170,34 @@ class SmaCross(Strategy):
     def _quiet_prefix_scalar(
         self, sums: _CumulativeSums, closes: list[float], current_side: int
     ) -> int:
-        """:meth:`_quiet_prefix` bar by bar: on_bar's arithmetic, decided before the push."""
+        """:meth:`_quiet_prefix` bar by bar: on_bar's arithmetic, decided before the push.
+
+        on_bar acts when the side it wants differs from the position's: for a long
+        position when the averages stop being "above", for a flat (or, reversing, short)
+        one when they become "above", for any other at its first decision.
+        """
         ring, size, count, total = sums.ring, sums.size, sums.count, sums.total
-        fast, slow, flat_side = self._fast, self._slow, -1 if self._reverse else 0
-        quiet = 0
+        fast, slow, tolerance = self._fast, self._slow, TIE_TOLERANCE
+        flat_side = -1 if self._reverse else 0
+        stay_above = True if current_side == 1 else False if current_side == flat_side else None
+        start = count
         for close in closes:
             newest = total + close
-            if count >= slow:  # on_bar decides once the count after the push exceeds slow
-                fast_sma = (newest - ring[(count - fast) % size]) / fast
-                slow_sma = (newest - ring[(count - slow) % size]) / slow
-                side = 1 if fast_sma - slow_sma > TIE_TOLERANCE * newest else flat_side
-                if side != current_side:
-                    break
+            # on_bar decides once the count after the push exceeds slow
+            if (
+                count >= slow
+                and (
+                    (newest - ring[(count - fast) % size]) / fast
+                    - (newest - ring[(count - slow) % size]) / slow
+                    > tolerance * newest
+                )
+                is not stay_above
+            ):
+                break
             ring[count % size] = total = newest
             count += 1
-            quiet += 1
         sums.total, sums.count = total, count
-        return quiet
+        return count - start
 
     def _quiet_prefix(self, sums: _CumulativeSums, closes: np.ndarray, current_side: int) -> int:
         """Push the leading closes on which on_bar stays silent; return how many."""
