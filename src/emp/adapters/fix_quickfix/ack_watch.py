@@ -7,9 +7,10 @@ reaches a store file), and the venue skips the order without seeing it. Nothing 
 So an order still PENDING_NEW after ``timeout_s`` is asked after with an
 OrderStatusRequest (35=H); if the venue answers "unknown order" (39=8, 103=5) it is sent
 again, same ClOrdID (the venue has confirmed it never took it, so this cannot double it),
-up to ``max_resends`` times; after that the answer goes to the tracker, which rejects the
-order. An order the venue does know is answered with its state, which the reconciler
-applies. Owner's thread only.
+up to ``max_resends`` times and only while the order is younger than ``max_age_s`` (a
+stale order must not reach a market long after its decision); after that the answer goes
+to the tracker, which rejects the order as unknown. An order the venue does know is
+answered with its state, which the reconciler applies. Owner's thread only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class _Unacked:
     body: list[tuple[int, str]]
     lineage: Lineage
     since_s: float
+    first_s: float
     resends: int = 0
     asked: bool = False
 
@@ -45,11 +47,13 @@ class AckWatch:
         *,
         timeout_s: float = 2.0,
         max_resends: int = 3,
+        max_age_s: float = 10.0,
     ) -> None:
         self._send = send
         self._note = note
         self._timeout_s = timeout_s
         self._max_resends = max_resends
+        self._max_age_s = max_age_s
         self._orders: dict[str, _Unacked] = {}
         self._requests = 0
         self.resent = 0
@@ -62,7 +66,7 @@ class AckWatch:
         self, client_order_id: str, body: list[tuple[int, str]], lineage: Lineage, now_s: float
     ) -> None:
         """A NewOrderSingle went out."""
-        self._orders[client_order_id] = _Unacked(body, lineage, now_s)
+        self._orders[client_order_id] = _Unacked(body, lineage, now_s, now_s)
 
     def check(self, tracker: OrderTracker, now_s: float) -> None:
         """Forget acknowledged orders; ask after those unanswered for ``timeout_s``."""
@@ -92,7 +96,7 @@ class AckWatch:
         watched = self._orders.get(report.client_order_id)
         if report.known or watched is None or not watched.asked:
             return False
-        if watched.resends >= self._max_resends:
+        if watched.resends >= self._max_resends or now_s - watched.first_s > self._max_age_s:
             del self._orders[report.client_order_id]
             return False
         watched.resends += 1

@@ -74,3 +74,11 @@ class TestAckWatch:
         assert acks.resend_if_unknown(answer("a", known=False), now_s=6.0) is False
         assert not acks.pending
         assert [m for m, _ in sent] == ["H", "D", "H"]
+
+    def test_an_order_older_than_its_maximum_age_is_not_sent_again(self):
+        tracker = tracker_with("a")
+        acks, sent = watch(max_age_s=5.0)
+        acks.sent("a", BODY, Lineage("a"), now_s=0.0)
+        acks.check(tracker, now_s=6.0)  # unanswered: asked after
+        assert acks.resend_if_unknown(answer("a", known=False), now_s=6.1) is False
+        assert [m for m, _ in sent] == ["H"] and not acks.pending
