@@ -47,8 +47,12 @@ def price_presence_refusal(order_type: OrderType, limit_price: float | None) -> 
     return None
 
 
-def quantity_refusal(instrument: Instrument, quantity: float, floor: float = 0.0) -> str | None:
-    if not math.isfinite(quantity) or quantity <= floor:
+def quantity_refusal(
+    instrument: Instrument, quantity: float, floor: float = 0.0, tolerance: float = 0.0
+) -> str | None:
+    """Why ``quantity`` cannot be an order's (or a replace's, above ``floor`` already
+    filled, ``tolerance`` relative), or ``None``."""
+    if not math.isfinite(quantity) or quantity <= floor * (1.0 + tolerance):
         bound = "0" if floor == 0 else f"the filled quantity {floor!r}"
         return f"order quantity must be greater than {bound}, was {quantity!r}"
     if not instrument.is_lot_multiple(quantity):
