@@ -57,11 +57,7 @@ _BLOCK = 4096
 def update_price(update: MarketUpdate) -> float | None:
     """The price an update marks its instrument at: a snapshot's mid (both sides shown) or
     a trade's price; ``None`` for a one-sided or empty snapshot."""
-    if isinstance(update, TradePrint):
-        return update.price
-    if update.bids and update.asks:
-        return (update.bids[0][0] + update.asks[0][0]) / 2.0
-    return None
+    return update.price if isinstance(update, TradePrint) else update.mid
 
 
 class BookStream:

@@ -181,8 +181,8 @@ class BookSimulatedVenue:
     ) -> None:
         for update in updates:
             self.exchange.feed(update)
-            if isinstance(update, BookSnapshot) and update.bids and update.asks:
-                mid = (update.bids[0][0] + update.asks[0][0]) / 2.0
+            mid = update.mid if isinstance(update, BookSnapshot) else None
+            if mid is not None:
                 self._mids.setdefault(update.symbol, []).append((update.ts_ns, mid))
         unlisted, self._unlisted = self._unlisted, []
         for command in [*self._held.pop(symbol, []), *unlisted]:
@@ -224,16 +224,13 @@ class BookSimulatedVenue:
         heapq.heappush(self._outbox, (deliver, next(self._sequence), self._event(report)))
 
     def _mid_at(self, symbol: str, ts_ns: int) -> float | None:
-        """The mid of the last two-sided book fed at or before ``ts_ns``; older ones are
-        dropped (fills come in time order)."""
+        """The mid of the last two-sided book fed at or before ``ts_ns`` (older ones are
+        dropped as the venue advances: see :meth:`_advance`)."""
         mids = self._mids.get(symbol)
         if not mids:
             return None
         at = bisect.bisect_right(mids, ts_ns, key=lambda entry: entry[0]) - 1
-        if at < 0:
-            return None
-        del mids[:at]
-        return mids[0][1]
+        return mids[at][1] if at >= 0 else None
 
     def _deliver(self, ts_ns: int) -> None:
         while self._outbox and self._outbox[0][0] <= ts_ns:

@@ -26,6 +26,13 @@ class BookSnapshot:
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
 
+    @property
+    def mid(self) -> float | None:
+        """``(best bid + best ask) / 2``; ``None`` when a side is empty."""
+        if self.bids and self.asks:
+            return (self.bids[0][0] + self.asks[0][0]) / 2.0
+        return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradePrint:
