@@ -8,9 +8,9 @@ record equity. The engine then asks the strategy how many bars it would stay sil
 notes the stretch (its bounds, the cash and the position held through it: equity and
 exposure are written for every stretch of the window at its end, in a few numpy
 expressions with the same arithmetic as ``Portfolio.valuation`` per bar, so the curve is
-bit for bit the same), and brings the
-clock, the portfolio's mark, the venue and the risk layer to the stretch's last bar in one
-step each (the venue has nothing working, the risk layer needs only the latest account).
+bit for bit the same), and brings the clock, the portfolio's mark, the venue and the risk
+layer to the stretch's last bar in one step each (the venue has nothing working, the risk
+layer needs only the latest account).
 The bar the strategy may act on then goes through the ordinary per-bar path, as does every
 bar while an order works. The kill signal is polled once per stretch; a progress callback
 hears of a stretch once, at its end (and of every bar run one by one).

@@ -3,16 +3,12 @@
 The event engine's per-bar loop needs, for each timestamp of a window, the bars opening
 then (symbols sorted), and once per bar an account snapshot for the risk layer; its order
 path one risk check input and one submit command per order. All are frozen slotted
-dataclasses, whose generated ``__init__`` goes through
-``object.__setattr__`` once per field; writing the slots through their descriptors builds
-the same (equal, immutable) objects in about half the time. the builders check the
-class's fields first and falls back to the constructor when the layout is not what it
-expects, so a changed domain type can never be built half-initialised.
+dataclasses, built here through their slot descriptors (:mod:`emp.domain.slots`: about
+half the time of the generated ``__init__``; the constructor should a layout move).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,27 +18,13 @@ from emp.domain.bars import Bar, BarSeries
 from emp.domain.commands import SubmitOrder
 from emp.domain.orders import OrderSide, OrderType, TimeInForce
 from emp.domain.risk import AccountSnapshot, RiskCheckInput, RiskContext
+from emp.domain.slots import slot_setters
 from emp.domain.strategy import OrderIntent
 
 _BAR_FIELDS = ("symbol", "ts_ns", "open", "high", "low", "close", "volume")
 
 
 _ACCOUNT_FIELDS = ("ts_ns", "equity", "positions", "marks", "working_orders", "fx_rates")
-
-
-def _slots_match(cls: type, names: tuple[str, ...]) -> bool:
-    """``names`` are exactly ``cls``'s dataclass fields, each a slot."""
-    fields = sorted(f.name for f in dataclasses.fields(cls))
-    return fields == sorted(names) and all(
-        type(cls.__dict__.get(name)).__name__ == "member_descriptor" for name in names
-    )
-
-
-def _setters(cls: type, names: tuple[str, ...]) -> list[Callable[[Any, Any], None]] | None:
-    """``cls``'s slot setters in the order of ``names`` (``None`` if its layout moved)."""
-    if not _slots_match(cls, names):  # pragma: no cover - layout moved
-        return None
-    return [cls.__dict__[name].__set__ for name in names]
 
 
 _SUBMIT_FIELDS = (
@@ -61,7 +43,7 @@ _SUBMIT_FIELDS = (
 def submit_builder() -> Callable[..., SubmitOrder]:
     """``(client_order_id, symbol, side, quantity, order_type, limit_price, time_in_force,
     strategy, ts_ns) -> SubmitOrder`` (one per order sent)."""
-    setters = _setters(SubmitOrder, _SUBMIT_FIELDS)
+    setters = slot_setters(SubmitOrder, _SUBMIT_FIELDS)
     if setters is None:  # pragma: no cover - layout moved
         return lambda *values: SubmitOrder(**dict(zip(_SUBMIT_FIELDS, values, strict=True)))
     new = object.__new__
@@ -113,7 +95,7 @@ def check_input_builder() -> Callable[..., RiskCheckInput]:
     """``(intent, position, open_buy_quantity, open_sell_quantity, reference_price, equity,
     strategy, ts_ns, open_order_count, lot_size, average_price, context) ->
     RiskCheckInput`` (one per order checked)."""
-    setters = _setters(RiskCheckInput, _CHECK_FIELDS)
+    setters = slot_setters(RiskCheckInput, _CHECK_FIELDS)
     if setters is None:  # pragma: no cover - layout moved
         return lambda *values: RiskCheckInput(**dict(zip(_CHECK_FIELDS, values, strict=True)))
     new = object.__new__
@@ -156,16 +138,15 @@ def account_builder() -> Callable[[int, float, dict, dict], AccountSnapshot]:
 
     Equal to ``AccountSnapshot(ts_ns=..., equity=..., positions=..., marks=...)``.
     """
-    if not _slots_match(AccountSnapshot, _ACCOUNT_FIELDS):  # pragma: no cover - layout moved
+    setters = slot_setters(AccountSnapshot, _ACCOUNT_FIELDS)
+    if setters is None:  # pragma: no cover - layout moved
 
         def construct(ts_ns: int, equity: float, positions: dict, marks: dict) -> Any:
             return AccountSnapshot(ts_ns=ts_ns, equity=equity, positions=positions, marks=marks)
 
         return construct
     new = object.__new__
-    set_ts, set_equity, set_positions, set_marks, set_working, set_fx = (
-        AccountSnapshot.__dict__[name].__set__ for name in _ACCOUNT_FIELDS
-    )
+    set_ts, set_equity, set_positions, set_marks, set_working, set_fx = setters
 
     def build(ts_ns: int, equity: float, positions: dict, marks: dict) -> AccountSnapshot:
         account = new(AccountSnapshot)
@@ -186,11 +167,7 @@ _BAR_SETTERS: list[tuple[Callable[[Any, Any], None], ...] | None] = []
 def _bar_setters() -> tuple[Callable[[Any, Any], None], ...] | None:
     """Bar's slot setters in field order (``None`` if its layout moved), looked up once."""
     if not _BAR_SETTERS:
-        _BAR_SETTERS.append(
-            tuple(getattr(Bar, name).__set__ for name in _BAR_FIELDS)
-            if _slots_match(Bar, _BAR_FIELDS)
-            else None
-        )
+        _BAR_SETTERS.append(slot_setters(Bar, _BAR_FIELDS))
     return _BAR_SETTERS[0]
 
 

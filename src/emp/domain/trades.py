@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from emp.domain.fills import Fill
 from emp.domain.orders import OrderSide
+from emp.domain.slots import Setter, slot_setters
 
 _QTY_EPS = 1e-9
 
@@ -72,17 +73,22 @@ _CLOSED_FIELDS = (
     "fees",
     "exit_fx_rate",
 )
-_CLOSED_SETTERS = tuple(ClosedTrade.__dict__[name].__set__ for name in _CLOSED_FIELDS)
+_CLOSED_SETTERS: list[tuple[Setter, ...] | None] = []  # looked up at the first trade
 
 
 def _closed_trade(*values: object) -> ClosedTrade:
     """``ClosedTrade(symbol=..., ..., exit_fx_rate=...)`` with the values in field order.
 
-    One per round trip: a frozen dataclass's ``__init__`` goes through
-    ``object.__setattr__`` per field; this writes the slots directly (no checks to skip).
+    One per round trip, written through the slots (:mod:`emp.domain.slots`; no checks to
+    skip), or through the constructor should the layout move.
     """
+    if not _CLOSED_SETTERS:
+        _CLOSED_SETTERS.append(slot_setters(ClosedTrade, _CLOSED_FIELDS))
+    setters = _CLOSED_SETTERS[0]
+    if setters is None:  # pragma: no cover - layout moved
+        return ClosedTrade(**dict(zip(_CLOSED_FIELDS, values, strict=True)))  # type: ignore[arg-type]
     trade = object.__new__(ClosedTrade)
-    for set_slot, value in zip(_CLOSED_SETTERS, values, strict=True):
+    for set_slot, value in zip(setters, values, strict=True):
         set_slot(trade, value)
     return trade
 
