@@ -242,7 +242,7 @@ class OrderPath:
             len(self._working),
             self._instruments[symbol].lot_size,
             portfolio.position(symbol).average_price,
-            self._risk.context,
+            self._risk.check_context,
         )
 
     def _process_events(self) -> None:

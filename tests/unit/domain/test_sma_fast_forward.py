@@ -134,3 +134,42 @@ def test_a_flat_long_only_book_stops_at_the_first_long_signal(held):
         assert k == 9
     else:
         assert 40 <= k < 45  # the first bar whose fast SMA rises above the slow one
+
+
+class TestThePlanIsRedoneWhenTheSumsMovedElsewhere:
+    def test_bars_of_another_series_between_calls_are_taken_into_account(self):
+        first = series_of(closes_of(1, 400, 0.01))
+        other = series_of(closes_of(2, 50, 0.01))
+        ctx = context_holding(0.0)
+        fast_path, reference = SmaCross(fast=3, slow=12), SmaCross(fast=3, slow=12)
+        k = fast_path.fast_forward(first, 0, 200, ctx)
+        for j in range(k):
+            reference.on_bar(first.bar(j), ctx)
+        for j in range(len(other)):  # the sums move on, off the plan of `first`
+            assert fast_path.on_bar(other.bar(j), ctx) == reference.on_bar(other.bar(j), ctx)
+        k2 = fast_path.fast_forward(first, k, len(first), ctx)
+        for j in range(k, k2):
+            assert reference.on_bar(first.bar(j), ctx) == ()
+        assert state(fast_path) == state(reference)
+        if k2 < len(first):
+            assert reference.on_bar(first.bar(k2), ctx) != ()
+
+    def test_a_series_longer_than_one_plan_is_planned_in_parts(self, monkeypatch):
+        import emp.domain.strategies.sma_cross as module
+
+        monkeypatch.setattr(module, "PLAN_BARS", 64)
+        closes = np.linspace(100.0, 200.0, 1_000)  # long all along after the warm-up
+        series = series_of(closes)
+        ctx = context_holding(100.0)
+        fast_path, reference = SmaCross(fast=5, slow=20), SmaCross(fast=5, slow=20)
+        i = 0
+        while i < len(series):  # each call stops at most at the end of its plan
+            k = fast_path.fast_forward(series, i, len(series), ctx)
+            assert k - i <= 64
+            if k == i:  # the warm-up's end: on_bar decides (long already: silent)
+                assert fast_path.on_bar(series.bar(i), ctx) == ()
+                k = i + 1
+            i = k
+        for j in range(len(series)):
+            reference.on_bar(series.bar(j), ctx)
+        assert state(fast_path) == state(reference)

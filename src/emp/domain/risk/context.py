@@ -218,6 +218,8 @@ class RiskContext:
 
     Attributes:
         book: the exposure book (and, through ``book.var``, the VaR book and market model).
+        projected_book: the book projections are computed against: ``book``, or ``None``
+            while a check runs with the book waiting for a reader (no rule reads it).
         trading_state: ACTIVE, REDUCING or HALTED.
         position_multiplier, leverage_multiplier: the volatility tier's multipliers.
         drawdown, intraday_drawdown: the brake's current drawdowns (fractions).
@@ -232,12 +234,14 @@ class RiskContext:
         "intraday_drawdown",
         "leverage_multiplier",
         "position_multiplier",
+        "projected_book",
         "regime",
         "trading_state",
     )
 
     def __init__(self, book: ExposureBook) -> None:
         self.book = book
+        self.projected_book: ExposureBook | None = book
         self.trading_state = TradingState.ACTIVE
         self.position_multiplier = 1.0
         self.leverage_multiplier = 1.0
@@ -255,7 +259,7 @@ class RiskContext:
     def projection(self, data: RiskCheckInput) -> Projection:
         """The projection of ``data``, computed once per check input object."""
         if data is not self._last_data or self._last_projection is None:
-            self._last_projection = Projection(data, self.book)
+            self._last_projection = Projection(data, self.projected_book)
             self._last_data = data
         return self._last_projection
 

@@ -4,6 +4,7 @@ at most ``max_adds`` times."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.orders import OrderSide
@@ -32,6 +33,8 @@ class NoDoublingDown:
     Adds are counted per symbol on approval; the count restarts when an order is approved
     on that symbol while it is flat or not losing.
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_adds: int
     min_drawdown: float = 0.0

@@ -115,7 +115,7 @@ class RiskEngine:
         elif context._last_data is data and context._last_projection is not None:
             projection = context._last_projection
         else:
-            projection = context._last_projection = Projection(data, context.book)
+            projection = context._last_projection = Projection(data, context.projected_book)
             context._last_data = data
         for check in self._checks:  # the fast path: every rule passes
             if check(data, projection) is not None:

@@ -238,7 +238,14 @@ class ExposureBook:
     ) -> None:
         """:meth:`set` with the figures already computed (the check's projection has them):
         ``k`` the USD unit value, ``high``/``low`` the two sides in USD, ``gross`` the
-        larger absolute side, ``beta`` the symbol's current beta."""
+        larger absolute side, ``beta`` the symbol's current beta.
+
+        A symbol booked with working quantities is visited by the next :meth:`sync`
+        (its orders may be gone by then with nothing else about the symbol changed)."""
+        if buy or sell:
+            working = self._working_symbols
+            if working is not None:
+                working.add(slot.symbol)
         d_gross = gross - slot.gross
         self.gross += d_gross
         self.net_high += high - slot.net_high

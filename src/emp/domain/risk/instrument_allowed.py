@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.rule import RiskCheckInput
@@ -14,6 +15,8 @@ class InstrumentAllowed:
     Orders that reduce a position pass even on a symbol no longer allowed, so a symbol can
     be removed from the list without trapping a position in it.
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     __slots__ = ("_allowed", "_blocked", "name")
 

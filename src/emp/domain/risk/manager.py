@@ -45,7 +45,7 @@ from emp.domain.risk.exposure import ExposureBook
 from emp.domain.risk.kill_switch import KillSwitch
 from emp.domain.risk.market_risk import ReturnHistory
 from emp.domain.risk.regime_gate import RegimePolicy, gate_intent
-from emp.domain.risk.rule import RiskCheckInput, RiskRule
+from emp.domain.risk.rule import RiskCheckInput, RiskRule, reads_book
 from emp.domain.risk.state_gate import TradingStateGate
 from emp.domain.risk.trading_state import TradingState, TriggerSource
 from emp.domain.risk.vol_tiers import VolatilityTier, VolatilityTiers
@@ -140,6 +140,9 @@ class RiskManager:
         )
         #: Book syncs wait for a reader when nothing reads the book at a bar (see on_bar).
         self._sync_at_bar = bool(self._primers) or escalate_on_breach is not None
+        #: Whether a check needs the book synced first (some rule reads it): else only a
+        #: reader of ``book`` or ``context`` syncs it (the checks still book their orders).
+        self._checks_read_book = any(reads_book(rule) for rule in rules)
         self._pending_account: AccountSource | None = None
         self._pending_changed: set[str] | None = set()
 
@@ -152,6 +155,13 @@ class RiskManager:
     def context(self) -> RiskContext:
         if self._pending_account is not None:
             self._settle()
+        return self._context
+
+    @property
+    def check_context(self) -> RiskContext:
+        """The context to put in a :class:`RiskCheckInput`: :attr:`context`, without
+        bringing the book up to date first when no rule reads it (:meth:`check` does
+        that itself when one does)."""
         return self._context
 
     @property
@@ -207,9 +217,14 @@ class RiskManager:
     # ----------------------------------------------------------- per intent
     def check(self, data: RiskCheckInput) -> RiskDecision:
         """Decide on one intent; an approved (or resized) order is booked as working."""
-        if self._pending_account is not None:
-            self._settle()
         context = self._context
+        if self._pending_account is None:
+            context.projected_book = self._book
+        elif self._checks_read_book:
+            self._settle()
+            context.projected_book = self._book
+        else:  # no rule reads the book: it waits for a reader, the account has the order
+            context.projected_book = None
         if data.context is not context:
             data = data.with_context(context)
         if self._policy is None:  # the common case: no regime gate
@@ -225,18 +240,19 @@ class RiskManager:
                     buy += data.intent.quantity
                 else:
                     sell += data.intent.quantity
-                self._book.put(
-                    p.slot,  # type: ignore[arg-type]  # the manager's context has a book
-                    data.position,
-                    buy,
-                    sell,
-                    data.reference_price,
-                    p.unit_value,
-                    p.high_after,
-                    p.low_after,
-                    p.symbol_gross_after,
-                    p.beta,
-                )
+                if p.slot is not None:  # else the book waits for a reader (see above)
+                    self._book.put(
+                        p.slot,
+                        data.position,
+                        buy,
+                        sell,
+                        data.reference_price,
+                        p.unit_value,
+                        p.high_after,
+                        p.low_after,
+                        p.symbol_gross_after,
+                        p.beta,
+                    )
                 context._last_data = context._last_projection = None  # forget(), inlined
                 self._counts["approved"] += 1
                 if context.regime:

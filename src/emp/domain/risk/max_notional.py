@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action
@@ -12,6 +13,8 @@ from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action
 @dataclass(frozen=True, slots=True)
 class MaxOrderNotional:
     """An order's notional (quantity × limit price, else the reference price) is capped."""
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_notional: float
     name: str = "max_order_notional"

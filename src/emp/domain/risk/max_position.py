@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.context import Projection, projection_of
@@ -29,6 +30,8 @@ class MaxPosition:
     The limit is ``max_quantity`` (or ``limits[symbol]`` when given) times the current
     volatility tier's position multiplier. Orders that only reduce |position| always pass.
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_quantity: float
     name: str = "max_position"
@@ -82,6 +85,8 @@ class MaxPosition:
 class MaxPositionNotional:
     """|worst-case position| × reference price may not exceed ``max_notional`` (per symbol),
     scaled by the volatility tier's position multiplier; reducing orders always pass."""
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_notional: float
     name: str = "max_position_notional"

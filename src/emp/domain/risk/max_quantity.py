@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, check_positive
 
@@ -10,6 +11,8 @@ from emp.domain.risk.rule import BreachAction, RiskCheckInput, check_action, che
 @dataclass(frozen=True, slots=True)
 class MaxOrderQuantity:
     """An order may not be for more than ``max_quantity`` units."""
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_quantity: float
     name: str = "max_order_quantity"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.rule import RiskCheckInput
@@ -14,6 +15,8 @@ class MaxOpenOrders:
 
     Reads ``RiskCheckInput.open_order_count`` (the account's working orders, all symbols).
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_open_orders: int
     name: str = "max_open_orders"

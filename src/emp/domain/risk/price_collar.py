@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.risk.rule import RiskCheckInput
@@ -11,6 +12,8 @@ from emp.domain.risk.rule import RiskCheckInput
 @dataclass(frozen=True, slots=True)
 class PriceCollar:
     """``|limit - reference| / reference <= max_deviation`` (0.05 = 5 %); market orders pass."""
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     max_deviation: float
     name: str = "price_collar"

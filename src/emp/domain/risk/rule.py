@@ -162,11 +162,22 @@ class RiskRule(Protocol):
     A rule may also offer ``check_projected(data, projection)``, the same answer given
     the :class:`~emp.domain.risk.context.Projection` the engine computed once for all
     rules (every built-in rule does).
+
+    A rule that never reads the exposure book — neither ``context.book`` nor the
+    projection's book figures (only ``worst``, ``buy`` and the input's own fields) — says
+    so with a class attribute ``reads_book = False``. When no rule of a manager reads the
+    book, the manager brings it up to date only when something else reads it
+    (:func:`reads_book`; a rule without the attribute is taken to read it).
     """
 
     name: str
 
     def check(self, data: RiskCheckInput) -> str | None: ...
+
+
+def reads_book(rule: object) -> bool:
+    """Whether ``rule`` may read the exposure book (see :class:`RiskRule`)."""
+    return bool(getattr(rule, "reads_book", True))
 
 
 @runtime_checkable

@@ -4,6 +4,7 @@ HALTED only flattening ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from emp.domain.risk.rule import RiskCheckInput
 from emp.domain.risk.trading_state import TradingState
@@ -19,6 +20,8 @@ class TradingStateGate:
       its side counted) without crossing zero;
     * HALTED: the order must take the position exactly to zero in the worst case.
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     name: str = "trading_state"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from emp.domain.clock_time import NS_PER_SECOND
 from emp.domain.errors import InvalidConfiguration
@@ -80,6 +81,8 @@ class OrderRateThrottle:
     ``scope="global"`` one for the account. A token is taken only when the order is
     finally approved (``on_approved``), so refused orders do not use up the rate.
     """
+
+    reads_book: ClassVar[bool] = False  # RiskRule: reads no exposure book
 
     rate_per_second: float
     burst: int

@@ -101,6 +101,7 @@ class SmaCross(Strategy):
         self._units = float(units)
         self._reverse = mode == REVERSE
         self._sums: dict[str, _CumulativeSums] = {}
+        self._plans: dict[str, _Plan] = {}  # per symbol: see fast_forward
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Sequence[OrderIntent]:
         symbol = bar.symbol
@@ -141,87 +142,122 @@ class SmaCross(Strategy):
         return (OrderIntent(symbol=symbol, side=order_side, quantity=abs(delta), tag=self.name),)
 
     def fast_forward(self, series: BarSeries, start: int, stop: int, ctx: StrategyContext) -> int:
-        """Skip, with numpy, the bars whose side equals the position's (see :class:`Strategy`).
+        """Skip the bars whose side equals the position's (see :class:`Strategy`).
 
-        The running sums are ``numpy.cumsum`` from the current total (the same additions,
-        in the same order, as :meth:`on_bar`), and the averages and the tie test the same
-        expressions, so the first bar whose side differs is found bit for bit where
-        :meth:`on_bar` would act. The first 128 bars go bar by bar in plain Python (a
-        decision near ``start`` then costs little), the rest in numpy blocks of 1,024 bars
-        growing to 16,384.
+        The decisions of every bar of ``series`` from ``start`` on are worked out once, in
+        numpy (:class:`_Plan`): the running sums are ``numpy.cumsum`` from the current total
+        (the same additions, in the same order, as :meth:`on_bar`), the averages and the
+        tie test the same expressions, so the first bar whose side differs is found bit for
+        bit where :meth:`on_bar` would act. Later calls on the same series look the next
+        such bar up, as long as the sums are where the plan expects them (on_bar pushing
+        the same closes keeps them there); otherwise the plan is worked out again.
         """
         symbol = series.symbol
         sums = self._sums.get(symbol)
         if sums is None:
             sums = self._sums[symbol] = _CumulativeSums(self._slow)
+        plan = self._plans.get(symbol)
+        if plan is None or not plan.fits(series, start, sums):
+            plan = self._plans[symbol] = _Plan(series, start, sums, self._fast, self._slow)
         current = ctx.position(symbol)
         current_side = (current > 0) - (current < 0)
-        closes = series.close
-        # short stretches (a decision within a hundred bars or so) cost least in plain Python
-        end = min(stop, start + 128)
-        i = start + self._quiet_prefix_scalar(sums, closes[start:end].tolist(), current_side)
-        block = 1024
-        while i == end and i < stop:
-            end = min(stop, i + block)
-            i += self._quiet_prefix(sums, closes[i:end], current_side)
-            block = min(block * 2, 16_384)
-        return i
+        k = plan.next_action(start, stop, current_side, -1 if self._reverse else 0)
+        plan.advance(sums, start, k)
+        return k
 
-    def _quiet_prefix_scalar(
-        self, sums: _CumulativeSums, closes: list[float], current_side: int
-    ) -> int:
-        """:meth:`_quiet_prefix` bar by bar: on_bar's arithmetic, decided before the push.
 
-        on_bar acts when the side it wants differs from the position's: for a long
-        position when the averages stop being "above", for a flat (or, reversing, short)
-        one when they become "above", for any other at its first decision.
-        """
-        ring, size, count, total = sums.ring, sums.size, sums.count, sums.total
-        fast, slow, tolerance = self._fast, self._slow, TIE_TOLERANCE
-        flat_side = -1 if self._reverse else 0
-        stay_above = True if current_side == 1 else False if current_side == flat_side else None
-        start = count
-        for close in closes:
-            newest = total + close
-            # on_bar decides once the count after the push exceeds slow
-            if (
-                count >= slow
-                and (
-                    (newest - ring[(count - fast) % size]) / fast
-                    - (newest - ring[(count - slow) % size]) / slow
-                    > tolerance * newest
-                )
-                is not stay_above
-            ):
-                break
-            ring[count % size] = total = newest
-            count += 1
-        sums.total, sums.count = total, count
-        return count - start
+#: Bars one plan covers (beyond them, the next call plans again): bounds its memory.
+PLAN_BARS = 1 << 20
 
-    def _quiet_prefix(self, sums: _CumulativeSums, closes: np.ndarray, current_side: int) -> int:
-        """Push the leading closes on which on_bar stays silent; return how many."""
-        size, count, fast, slow = sums.size, sums.count, self._fast, self._slow
-        m = int(closes.shape[0])
+
+class _Plan:
+    """The decisions of a series' bars from ``offset`` on (at most :data:`PLAN_BARS`),
+    given the sums at that bar.
+
+    ``long[i]``: on_bar's averages say "above" at bar ``offset + i``; ``warm[i]``: on_bar
+    decides there at all. ``next_long[i]`` / ``next_not_long[i]``: the first warm bar at or
+    after ``offset + i`` that is (is not) "above", ``offset + n`` when none is.
+    """
+
+    __slots__ = (
+        "count0",
+        "first_warm",
+        "history",
+        "n",
+        "next_long",
+        "next_not_long",
+        "offset",
+        "series",
+        "size",
+        "totals",
+    )
+
+    def __init__(
+        self,
+        series: BarSeries,
+        offset: int,
+        sums: _CumulativeSums,
+        fast: int,
+        slow: int,
+    ) -> None:
+        closes = series.close[offset : offset + PLAN_BARS]
+        n = self.n = int(closes.shape[0])
+        size, count = self.size, self.count0 = sums.size, sums.count
+        self.series, self.offset = series, offset
         totals = np.cumsum(np.concatenate(([sums.total], closes)))[1:]
         # the last `size` known sums S_{count-size} .. S_{count-1} (unknown ones, before S_0,
         # are only ever read during the warm-up, where nothing is decided), then the new ones
         ring = sums.ring
         known = np.array([ring[a % size] for a in range(count - size, count)])
-        history = np.concatenate((known, totals))
-        fast_sma = (totals - history[size - fast : size - fast + m]) / fast
-        slow_sma = (totals - history[size - slow : size - slow + m]) / slow
+        history = self.history = np.concatenate((known, totals))
+        totals = self.totals = history[size:]
+        fast_sma = (totals - history[size - fast : size - fast + n]) / fast
+        slow_sma = (totals - history[size - slow : size - slow + n]) / slow
         long = fast_sma - slow_sma > TIE_TOLERANCE * totals
-        side = np.where(long, 1, -1 if self._reverse else 0)
-        warm = np.arange(count + 1, count + 1 + m) > slow  # on_bar decides from count > slow
-        acts = warm & (side != current_side)
-        quiet = int(np.argmax(acts)) if acts.any() else m
-        if quiet:
-            for a in range(count + max(0, quiet - size), count + quiet):
-                ring[a % size] = float(totals[a - count])
-            sums.total = float(totals[quiet - 1])
-            sums.count = count + quiet
-        return quiet
+        warm = np.arange(count + 1, count + 1 + n) > slow  # on_bar decides from count > slow
+        self.first_warm = int(np.argmax(warm)) if warm.any() else n
+        self.next_long = _next_true(warm & long)
+        self.next_not_long = _next_true(warm & ~long)
+
+    def fits(self, series: BarSeries, start: int, sums: _CumulativeSums) -> bool:
+        """Whether the sums stand where this plan has them before bar ``start``."""
+        i = start - self.offset
+        if series is not self.series or not 0 <= i < self.n:
+            return False
+        if sums.count != self.count0 + i:
+            return False
+        return sums.total == (self.totals[i - 1] if i else self.history[self.size - 1])
+
+    def next_action(self, start: int, stop: int, current_side: int, flat_side: int) -> int:
+        """The first bar in ``[start, stop)`` where on_bar acts, else ``stop``."""
+        i = start - self.offset
+        if current_side == 1:
+            k = int(self.next_not_long[i])
+        elif current_side == flat_side:
+            k = int(self.next_long[i])
+        else:  # a side on_bar never wants: it acts at its first decision
+            k = max(i, self.first_warm)
+        return min(self.offset + k, stop)
+
+    def advance(self, sums: _CumulativeSums, start: int, stop: int) -> None:
+        """Push the closes of bars ``[start, stop)`` into ``sums`` (their sums, looked up)."""
+        if stop <= start:
+            return
+        base = self.count0 - self.offset  # S of bar b is S_{base + b}
+        end = base + stop
+        ring, size, history = sums.ring, sums.size, self.history
+        # the newest `size` sums are the ring's; older ones are already there
+        for a in range(max(base + start, end - size), end):
+            ring[a % size] = float(history[a - self.count0 + size])
+        sums.total = ring[(end - 1) % size]
+        sums.count = end
+
+
+def _next_true(flags: np.ndarray) -> np.ndarray:
+    """For each index, the first index at or after it where ``flags`` holds (len if none)."""
+    n = flags.shape[0]
+    at = np.where(flags, np.arange(n, dtype=np.int32), np.int32(n))
+    return np.minimum.accumulate(at[::-1])[::-1]
 
 
 def _build(params: Mapping[str, Any]) -> Strategy:

@@ -84,7 +84,7 @@ class TestDeferredSync:
         assert_books_equal(lazy.book, eager.book)
 
     def test_a_bar_given_lazily_builds_no_account_when_nothing_reads_it(self):
-        risk = RiskManager(rules=[MaxPosition(10.0)])
+        risk = RiskManager(rules=[MaxPosition(10.0), MaxGrossExposure(1e9)])
         built = []
 
         def account() -> AccountSnapshot:
@@ -96,6 +96,106 @@ class TestDeferredSync:
         assert built == []
         risk.check(check_input(BUY, 1.0, symbol="A", ts_ns=50))
         assert built == [1]  # one build, at the check, for 49 bars
+
+
+def _working_of(orders: dict[str, tuple[str, float]]) -> tuple[WorkingOrder, ...]:
+    return tuple(
+        WorkingOrder(client_order_id=cid, symbol=symbol, side=BUY, leaves_quantity=quantity)
+        for cid, (symbol, quantity) in sorted(orders.items())
+    )
+
+
+class TestChecksThatReadNoBook:
+    """With rules that never read the book, checks leave it for its readers to sync."""
+
+    def test_a_check_builds_no_account_and_a_reader_builds_one(self):
+        risk = RiskManager(rules=[MaxPosition(10.0)])
+        built = []
+
+        def account() -> AccountSnapshot:
+            built.append(1)
+            return AccountSnapshot(ts_ns=1, equity=1e6, positions={}, marks={"A": 10.0})
+
+        risk.on_bar_at(1, 1e6, account, changed=["A"])
+        assert risk.check(check_input(BUY, 1.0, symbol="A", price=10.0, ts_ns=1)).approved
+        assert built == []
+        risk.book  # noqa: B018 - a reader: the book syncs now
+        assert built == [1]
+
+    def test_a_rule_without_the_attribute_is_taken_to_read_the_book(self):
+        class Custom:
+            name = "custom"
+
+            def check(self, data):
+                return None
+
+        risk = RiskManager(rules=[MaxPosition(10.0), Custom()])
+        built = []
+
+        def account() -> AccountSnapshot:
+            built.append(1)
+            return AccountSnapshot(ts_ns=1, equity=1e6, positions={}, marks={"A": 10.0})
+
+        risk.on_bar_at(1, 1e6, account, changed=["A"])
+        risk.check(check_input(BUY, 1.0, symbol="A", price=10.0, ts_ns=1))
+        assert built == [1]
+
+    @settings(max_examples=60, deadline=None)
+    @given(seed=st.integers(0, 10_000), bars=st.integers(1, 40))
+    def test_a_reader_sees_the_book_of_a_manager_synced_at_every_bar(self, seed, bars):
+        """As in the engine: approved orders work (in the account the source builds when
+        called) until they fill or are canceled; the lazy manager is read now and then."""
+        rng = np.random.default_rng(seed)
+        rules = [MaxPosition(60.0)]
+        lazy = RiskManager(rules=rules, groupings=GROUPINGS, currencies=CURRENCIES)
+        eager = RiskManager(rules=rules, groupings=GROUPINGS, currencies=CURRENCIES)
+        positions = {"A": 10.0, "B": -5.0}
+        marks = {s: 100.0 for s in SYMBOLS}
+        orders: dict[str, tuple[str, float]] = {}
+
+        def account_at(ts: int):
+            return lambda: AccountSnapshot(
+                ts_ns=ts,
+                equity=1e6,
+                positions={s: q for s, q in positions.items() if q},
+                marks=dict(marks),
+                working_orders=_working_of(orders),
+                fx_rates={"EUR": 1.1},
+            )
+
+        for ts in range(bars):
+            changed = {str(s) for s in rng.choice(SYMBOLS, size=2, replace=False)}
+            for s in changed:
+                marks[s] = float(rng.uniform(20, 200))
+            for cid in sorted(orders):  # working orders fill or are canceled
+                symbol, quantity = orders[cid]
+                if rng.random() < 0.5:
+                    del orders[cid]
+                    if rng.random() < 0.6:
+                        positions[symbol] = positions.get(symbol, 0.0) + quantity
+                        changed.add(symbol)
+            for m in (lazy, eager):
+                m.on_bar_at(ts, 1e6, account_at(ts), changed=changed if ts else None)
+            eager.book  # noqa: B018 - reading the book syncs it at every bar
+            if rng.random() < 0.5:
+                symbol = str(rng.choice(SYMBOLS))
+                open_buy = sum(q for s, q in orders.values() if s == symbol)
+                data = check_input(
+                    BUY,
+                    float(rng.integers(1, 20)),
+                    symbol=symbol,
+                    position=positions.get(symbol, 0.0),
+                    open_buy=open_buy,
+                    price=marks[symbol],
+                    ts_ns=ts,
+                )
+                decisions = [m.check(data) for m in (lazy, eager)]
+                assert decisions[0] == decisions[1]
+                if decisions[0].approved:
+                    orders[f"o{ts}"] = (symbol, data.intent.quantity)
+            if rng.random() < 0.2:
+                assert_books_equal(lazy.book, eager.book)
+        assert_books_equal(lazy.book, eager.book)
 
 
 class TestNeedsEveryBar:
