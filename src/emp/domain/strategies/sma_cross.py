@@ -245,11 +245,17 @@ class _Plan:
             return
         base = self.count0 - self.offset  # S of bar b is S_{base + b}
         end = base + stop
-        ring, size, history = sums.ring, sums.size, self.history
-        # the newest `size` sums are the ring's; older ones are already there
-        for a in range(max(base + start, end - size), end):
-            ring[a % size] = float(history[a - self.count0 + size])
-        sums.total = ring[(end - 1) % size]
+        ring, size = sums.ring, sums.size
+        # the newest `size` sums are the ring's (older ones are already there): S_a at
+        # ring[a % size], from history[a - count0 + size]; at most two runs of the ring
+        first = max(base + start, end - size)
+        at = first - self.count0 + size
+        values = self.history[at : at + end - first].tolist()
+        split = first % size
+        head = min(len(values), size - split)
+        ring[split : split + head] = values[:head]
+        ring[: len(values) - head] = values[head:]
+        sums.total = values[-1]
         sums.count = end
 
 
