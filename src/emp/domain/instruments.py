@@ -15,10 +15,15 @@ from emp.domain.errors import InvalidInstrument, InvalidOrder, UnknownInstrument
 _GRID_TOLERANCE = 1e-9
 
 
+_ULPS = 16 * sys.float_info.epsilon
+
+
 def _on_grid(value: float, step: float) -> bool:
     ratio = value / step
-    slack = _GRID_TOLERANCE + 16 * sys.float_info.epsilon * abs(ratio)
-    return abs(ratio - round(ratio)) <= slack
+    off = ratio - round(ratio)
+    if off == 0.0:  # the common case: a whole number of steps
+        return True
+    return abs(off) <= _GRID_TOLERANCE + _ULPS * abs(ratio)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -121,15 +121,8 @@ class _OpenTrade:
 
 
 def _opened(fill: Fill, quantity: float, fee: float, direction: int) -> _OpenTrade:
-    return _OpenTrade(
-        direction=direction,
-        entry_ns=fill.ts_ns,
-        max_quantity=quantity,
-        pnl=-fee,
-        fees=fee,
-        entry_quantity=quantity,
-        entry_price=fill.price,
-    )
+    # _OpenTrade(direction, entry_ns, max_quantity, pnl, fees, entry_quantity, entry_price)
+    return _OpenTrade(direction, fill.ts_ns, quantity, -fee, fee, quantity, fill.price)
 
 
 class TradeLog:
