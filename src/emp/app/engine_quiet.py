@@ -8,12 +8,13 @@ record equity. The engine then asks the strategy how many bars it would stay sil
 notes the stretch (its bounds, the cash and the position held through it: equity and
 exposure are written for every stretch of the window at its end, in a few numpy
 expressions with the same arithmetic as ``Portfolio.valuation`` per bar, so the curve is
-bit for bit the same), and brings the clock, the portfolio's mark, the venue and the risk
-layer to the stretch's last bar in one step each (the venue has nothing working, the risk
-layer needs only the latest account).
-The bar the strategy may act on then goes through the ordinary per-bar path, as does every
-bar while an order works. The kill signal is polled once per stretch; a progress callback
-hears of a stretch once, at its end (and of every bar run one by one).
+bit for bit the same). The bar the strategy may act on then goes through the ordinary
+per-bar path, as does every bar while an order works: it brings the clock, the portfolio's
+mark, the venue and the risk layer past the stretch (the venue has nothing working, the
+risk layer needs only the latest account). A stretch that ends the window is followed by
+no such bar: the clock, mark, venue and risk layer are brought to its last bar in one step
+each. The kill signal is polled once per stretch (at the bar after it, or at its end); a
+progress callback hears of a stretch once, at its end (and of every bar run one by one).
 
 The result equals the per-bar loop's (``tests/unit/app/test_engine_quiet.py`` runs both on
 random bars and compares fills, trades and the equity curve exactly).
@@ -92,7 +93,7 @@ class QuietStretches:
             if not self._busy() and self._portfolio.holds_only(series.symbol):
                 j = self._forward(series, i, n)
                 if j > i:
-                    stretches.append(self._stretch(series, i, j))
+                    stretches.append(self._stretch(series, i, j, settle=j == n))
                     i = j
                     if progress is not None:
                         progress(done + i, total if total is not None else done + i)
@@ -123,13 +124,17 @@ class QuietStretches:
             )
         return int(k)
 
-    def _stretch(self, series: BarSeries, start: int, stop: int) -> tuple[int, int, float, float]:
-        """Bring the run to the stretch's last bar; returns ``(start, stop, cash, quantity)``
-        for :func:`_write_stretches`."""
+    def _stretch(
+        self, series: BarSeries, start: int, stop: int, *, settle: bool
+    ) -> tuple[int, int, float, float]:
+        """``(start, stop, cash, quantity)`` for :func:`_write_stretches`; with ``settle``
+        (nothing follows the stretch in this window) the run is brought to its last bar."""
         portfolio = self._portfolio
         symbol = series.symbol
         quantity = portfolio.quantity(symbol)  # the only open position, if any
         cash = portfolio.cash
+        if not settle:  # the next bar's ordinary step brings everything past the stretch
+            return start, stop, cash, quantity
         last = bar_at(series, stop - 1)
         # the last bar's equity, as _write_stretches will write it (float64 arithmetic)
         value = cash if quantity == 0.0 else cash + quantity * last.close
