@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from emp.domain.fills import Fill
 from emp.domain.orders import OrderSide
-from emp.domain.slots import Setter, slot_setters
+from emp.domain.slots import slot_setters
 
 _QTY_EPS = 1e-9
 
@@ -73,7 +73,7 @@ _CLOSED_FIELDS = (
     "fees",
     "exit_fx_rate",
 )
-_CLOSED_SETTERS: list[tuple[Setter, ...] | None] = []  # looked up at the first trade
+_CLOSED_BUILDER: list[Callable[..., ClosedTrade]] = []  # made at the first trade
 
 
 def _closed_trade(*values: object) -> ClosedTrade:
@@ -82,15 +82,44 @@ def _closed_trade(*values: object) -> ClosedTrade:
     One per round trip, written through the slots (:mod:`emp.domain.slots`; no checks to
     skip), or through the constructor should the layout move.
     """
-    if not _CLOSED_SETTERS:
-        _CLOSED_SETTERS.append(slot_setters(ClosedTrade, _CLOSED_FIELDS))
-    setters = _CLOSED_SETTERS[0]
+    if not _CLOSED_BUILDER:
+        _CLOSED_BUILDER.append(_closed_builder())
+    return _CLOSED_BUILDER[0](*values)
+
+
+def _closed_builder() -> Callable[..., ClosedTrade]:
+    setters = slot_setters(ClosedTrade, _CLOSED_FIELDS)
     if setters is None:  # pragma: no cover - layout moved
-        return ClosedTrade(**dict(zip(_CLOSED_FIELDS, values, strict=True)))  # type: ignore[arg-type]
-    trade = object.__new__(ClosedTrade)
-    for set_slot, value in zip(setters, values, strict=True):
-        set_slot(trade, value)
-    return trade
+        return lambda *values: ClosedTrade(**dict(zip(_CLOSED_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+    new = object.__new__
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = setters
+
+    def build(
+        symbol: str,
+        direction: int,
+        entry_ns: int,
+        exit_ns: int,
+        max_quantity: float,
+        pnl: float,
+        entry_price: float,
+        exit_price: float,
+        fees: float,
+        exit_fx_rate: float,
+    ) -> ClosedTrade:
+        trade = new(ClosedTrade)
+        s0(trade, symbol)
+        s1(trade, direction)
+        s2(trade, entry_ns)
+        s3(trade, exit_ns)
+        s4(trade, max_quantity)
+        s5(trade, pnl)
+        s6(trade, entry_price)
+        s7(trade, exit_price)
+        s8(trade, fees)
+        s9(trade, exit_fx_rate)
+        return trade
+
+    return build
 
 
 @dataclass(slots=True)
