@@ -230,6 +230,33 @@ class TestLatency:
         assert late[0].fill.price > early[0].fill.price
 
 
+class TestDecisionTime:
+    def test_an_order_decided_on_a_fed_update_leaves_at_its_time(self):
+        from emp.domain.matching import BookSnapshot
+
+        sim = venue(entry_latency_ns=1_000)
+        update = BookSnapshot(
+            symbol="X", ts_ns=T0 + 5, bids=((99.99, 10.0),), asks=((100.01, 10.0),)
+        )
+        sim.feed(update)
+        sim.submit_order(market("m", 1))
+        assert sim.exchange.next_due_ns() == T0 + 5 + 1_000  # on its way, not held
+
+    def test_an_order_decided_on_a_bar_waits_for_the_next_market_input(self):
+        from emp.domain.matching import BookSnapshot
+
+        sim = venue()
+        update = BookSnapshot(
+            symbol="X", ts_ns=T0 + 5, bids=((99.99, 10.0),), asks=((100.01, 10.0),)
+        )
+        sim.feed(update)
+        sim.on_bar(bar(1))  # the latest input is a bar again: a decision on its close
+        sim.submit_order(market("m", 1))
+        assert sim.exchange.next_due_ns() is None
+        sim.on_bar(bar(2))
+        assert fills(sim.drain_events(), "m")[0].ts_ns == bar(2).ts_ns
+
+
 class TestRequests:
     def rest(self, sim: BookSimulatedVenue, tif: TimeInForce = TimeInForce.DAY) -> None:
         run(sim, [limit("p", 10, 99.0, tif=tif)], bar(1))

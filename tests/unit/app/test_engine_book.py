@@ -200,17 +200,19 @@ class TestMergeOrder:
 
 
 class TestBookWalkingFills:
-    def test_a_market_order_decided_on_an_update_walks_the_next_fed_book(self):
+    def test_a_market_order_decided_on_an_update_walks_that_update_s_book(self):
         later = ((100.05, 30.0), (100.06, 40.0), (100.08, 100.0))
         updates = [book(T0, ASKS), book(T0 + MS, later), book(T0 + 2 * MS, later)]
         strategy = Recorder(on_first(market(OrderSide.BUY, 120)))
         result = run_book(strategy, updates)
-        # sent with the next update of the symbol and matched against its book, best first
+        # sent at the update's time (no latency): it meets that book, best first, before
+        # the next update replaces it
         assert [(f.price, f.quantity) for f in result.fills] == [
-            (100.05, 30.0),
-            (100.06, 40.0),
-            (100.08, 50.0),
+            (100.01, 50.0),
+            (100.02, 50.0),
+            (100.03, 20.0),
         ]
+        assert result.fills[0].ts_ns == T0
         assert strategy.positions == [0.0, 120.0, 120.0]
         assert result.portfolio.quantity(SYMBOL) == 120.0
         assert result.orders[0].status is OrderStatus.FILLED
@@ -224,15 +226,15 @@ class TestBookWalkingFills:
     def test_the_entry_latency_decides_which_book_the_order_meets(self):
         config = BookVenueConfig(entry_latency_ns=5 * MS)
         books = [
-            book(T0, ASKS),
-            book(T0 + 1 * MS, ASKS),  # the order leaves now, arrives at +6 ms
+            book(T0, ASKS),  # the order is decided now, leaves now, arrives at +5 ms
+            book(T0 + 1 * MS, ASKS),
             book(T0 + 3 * MS, ((101.00, 500.0),)),  # in force when it arrives
             book(T0 + 11 * MS, ((102.00, 500.0),)),
         ]
         strategy = Recorder(on_first(market(OrderSide.BUY, 10)))
         result = run_book(strategy, books, config=config)
         assert [(f.price, f.quantity) for f in result.fills] == [(101.00, 10.0)]
-        assert result.fills[0].ts_ns == T0 + 6 * MS
+        assert result.fills[0].ts_ns == T0 + 5 * MS
         assert strategy.positions == [0.0, 0.0, 0.0, 10.0]
 
     def test_a_trade_print_marks_the_position_and_the_equity_curve(self):
@@ -380,9 +382,9 @@ def test_position_is_the_sum_of_fills_and_no_fill_exceeds_the_displayed_depth(ro
     orders = {o.client_order_id: o for o in result.orders}
     for order_id in {f.client_order_id for f in result.fills}:
         order = orders[order_id]
-        # decided on update k, matched against update k + 1's displayed book
+        # decided on update k, matched against update k's displayed book (no latency)
         k = (order.created_ns - T0) // MS
-        shown = updates[k + 1].asks if order.side is OrderSide.BUY else updates[k + 1].bids
+        shown = updates[k].asks if order.side is OrderSide.BUY else updates[k].bids
         displayed = dict(shown)
         fills = [f for f in result.fills if f.client_order_id == order_id]
         for fill in fills:

@@ -63,8 +63,10 @@ class BookSimulatedVenue:
 
     Timing: a command sent while a bar of its symbol is current is a decision on that
     bar's close, so it is sent to the market when the next bar (or :meth:`feed` update)
-    of its symbol arrives, stamped with that time, and reaches the engine after the entry
-    latency; reports come back after the report latency. Commands for a symbol the venue
+    of its symbol arrives, stamped with that time. A command sent while a :meth:`feed`
+    update of its symbol is the latest (an instant, not an interval) leaves at that
+    update's time. Either reaches the engine after the entry latency and meets the book in
+    force then; reports come back after the report latency. Commands for a symbol the venue
     does not list go with the next market update of any symbol (and are rejected). Events
     carry the engine's processing time. A DAY order that is still resting when its
     symbol's UTC date changes expires.
@@ -96,6 +98,8 @@ class BookSimulatedVenue:
             MatchingEngine(instruments, matching), _EntryLeg(self._latency)
         )
         self._held: dict[str, list[VenueCommand]] = {}
+        #: Per symbol whose latest market input was a fed update (not a bar): its time.
+        self._fed_at: dict[str, int] = {}
         self._unlisted: list[VenueCommand] = []
         self._last_bar_ts: dict[str, int] = {}
         self._outbox: list[tuple[int, int, OrderEvent]] = []
@@ -136,6 +140,7 @@ class BookSimulatedVenue:
         if previous is not None and bar.ts_ns <= previous:
             return  # a bar the venue has already replayed
         self._last_bar_ts[bar.symbol] = bar.ts_ns
+        self._fed_at.pop(bar.symbol, None)
         if self._is_idle(bar.symbol):
             return  # nothing of ours works here: the next replay's open book is the same
         duration = self._config.bar_duration_ns
@@ -148,8 +153,10 @@ class BookSimulatedVenue:
 
     def feed(self, update: MarketUpdate) -> None:
         """Apply a book snapshot or trade print at its own time (between bars, or instead
-        of them); commands held for its symbol are sent at that time."""
+        of them); commands held for its symbol are sent at that time, and those decided
+        on it leave at that time too."""
         self._market(update.symbol, [update], update.ts_ns, update.ts_ns)
+        self._fed_at[update.symbol] = update.ts_ns
 
     def drain_events(self) -> list[OrderEvent]:
         """Every event delivered since the previous drain, in delivery order."""
@@ -171,8 +178,13 @@ class BookSimulatedVenue:
         )
 
     def _hold(self, command: VenueCommand) -> None:
-        if command.symbol in self._instruments:
-            self._held.setdefault(command.symbol, []).append(command)
+        symbol = command.symbol
+        fed_at = self._fed_at.get(symbol)
+        if fed_at is not None:  # decided on an update: it leaves now, in time order
+            now = self.exchange.now_ns
+            self.exchange.send(command, owner=_OWNER, sent_ns=fed_at if now is None else now)
+        elif symbol in self._instruments:
+            self._held.setdefault(symbol, []).append(command)
         else:
             self._unlisted.append(command)
 
