@@ -89,3 +89,13 @@ class TestLiquidationInTheReport:
         assert document["summary"]["margin_breaches"] == 1
         assert document["summary"]["liquidations"] == 0
         assert "liquidations" not in document["analysis"]
+
+    def test_a_cushion_liquidates_more_and_is_in_the_run_config(self, tmp_path):
+        (tmp_path / "plain").mkdir()
+        (tmp_path / "cushion").mkdir()
+        plain, _ = report_of(tmp_path / "plain", *LEVERED)
+        cushioned, _ = report_of(tmp_path / "cushion", *LEVERED, "--liquidation-cushion", "0.5")
+        assert cushioned["identity"]["config"]["account"]["liquidation_cushion"] == 0.5
+        sold = [-row["quantity"] for row in plain["analysis"]["liquidations"]]
+        sold_more = [-row["quantity"] for row in cushioned["analysis"]["liquidations"]]
+        assert sold_more[0] > sold[0]

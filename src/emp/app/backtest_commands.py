@@ -80,6 +80,7 @@ def account_terms(
     borrow_bps: float,
     base_currency: str = "USD",
     liquidation: str = "reduce",
+    liquidation_cushion: float = 0.0,
 ) -> AccountTerms | None:
     """The account options as terms; ``None`` for the default (unchecked, no borrow, USD)."""
     if kind == "unchecked" and borrow_bps == 0 and base_currency == "USD":
@@ -92,6 +93,7 @@ def account_terms(
             borrow_bps=borrow_bps,
             base_currency=base_currency.strip().upper(),
             liquidation=liquidation.strip().lower(),
+            liquidation_cushion=liquidation_cushion,
         )
     except InvalidConfiguration as error:
         raise ConfigError(str(error)) from None
@@ -226,6 +228,14 @@ def backtest(
             "position) or none (only record the breach)."
         ),
     ] = "reduce",
+    liquidation_cushion: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Margin accounts, --liquidation reduce: liquidate until equity covers "
+            "maintenance x (1 + this) of gross, e.g. 0.1 for a 10% buffer (default 0).",
+        ),
+    ] = 0.0,
     borrow_bps: Annotated[
         float, typer.Option(min=0, help="Annual cost of short positions, bps of notional.")
     ] = 0.0,
@@ -301,7 +311,13 @@ def backtest(
         chunk_bars=chunk_bars,
         walk_forward=parse_walk_forward(walk_forward) if walk_forward is not None else None,
         account=account_terms(
-            account, initial_margin, maintenance_margin, borrow_bps, base_currency, liquidation
+            account,
+            initial_margin,
+            maintenance_margin,
+            borrow_bps,
+            base_currency,
+            liquidation,
+            liquidation_cushion,
         ),
         currencies=pairs("--currency", currency, currency_keys=False),
         fx_files={c: Path(f) for c, f in pairs("--fx", fx, currency_keys=True).items()},

@@ -19,7 +19,10 @@ nothing. Otherwise, per timestamp:
    price. Working orders that reduce a position (the strategy's own exits, earlier
    liquidations not yet filled) count as done, so the account never sells more than it
    holds; a breach that persists (a further gap, costs) is liquidated again at the next
-   bar. Each order is recorded as a :class:`~emp.domain.accounts.Liquidation`.
+   bar. Each order is recorded as a :class:`~emp.domain.accounts.Liquidation`. A breach
+   also cancels the strategy's working orders that would add exposure (on a flat symbol
+   or on its position's side; :attr:`AccountKeeper.canceled`), and ``reduce`` liquidates
+   down to the terms' ``liquidation_cushion`` above maintenance.
 """
 
 from __future__ import annotations
@@ -39,10 +42,10 @@ from emp.domain.accounts import (
     liquidation_quantities,
 )
 from emp.domain.clock_time import ns_to_iso
-from emp.domain.commands import SubmitOrder
+from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
 from emp.domain.errors import InvalidConfiguration
 from emp.domain.instruments import InstrumentRegistry
-from emp.domain.orders import Order, OrderSide, OrderType, TimeInForce
+from emp.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from emp.domain.portfolio import Portfolio
 
 #: The ``strategy`` (and client order id prefix) of every liquidation order.
@@ -50,6 +53,7 @@ LIQUIDATION_STRATEGY = "liquidation"
 #: Liquidations listed one by one in the run's notes (the rest are counted).
 _NOTED_LIQUIDATIONS = 20
 _QTY_EPS = 1e-9
+_CANCELABLE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 def make_portfolio(
@@ -96,6 +100,8 @@ class AccountKeeper:
         self._in_breach = False
         self.breaches: list[MarginBreach] = []
         self.liquidations: list[Liquidation] = []
+        #: Client order ids of the working orders a breach canceled (they added exposure).
+        self.canceled: list[str] = []
         self.per_bar = bool(self._fx) or terms.borrow_bps > 0 or terms.kind == "margin"
 
     def before_bar(self, ts: int) -> None:
@@ -116,7 +122,7 @@ class AccountKeeper:
         equity: float,
         gross: float,
         working: Mapping[str, Order] | None = None,
-    ) -> tuple[SubmitOrder, ...]:
+    ) -> tuple[VenueCommand, ...]:
         """Check maintenance at ``ts``; the liquidation orders to send (often none).
 
         ``working`` maps client order ids to the orders still working (the engine's map):
@@ -167,12 +173,16 @@ class AccountKeeper:
 
     def _liquidate(
         self, ts: int, equity: float, reason: str, working: Mapping[str, Order]
-    ) -> tuple[SubmitOrder, ...]:
+    ) -> tuple[VenueCommand, ...]:
         held = self._held(working)
         plan = liquidation_quantities(
-            self.terms.liquidation, self.terms.maintenance_margin, equity, held
+            self.terms.liquidation,
+            self.terms.maintenance_margin,
+            equity,
+            held,
+            self.terms.liquidation_cushion,
         )
-        orders = []
+        orders: list[VenueCommand] = list(self._cancel_adding(ts, working))
         for symbol, signed in plan:
             client_order_id = f"{LIQUIDATION_STRATEGY}-{len(self.liquidations) + 1}"
             self.liquidations.append(Liquidation(ts, symbol, signed, reason))
@@ -189,6 +199,30 @@ class AccountKeeper:
                 )
             )
         return tuple(orders)
+
+    def _cancel_adding(self, ts: int, working: Mapping[str, Order]) -> list[CancelOrder]:
+        """Cancels of the working orders (not liquidations) that would add exposure: on a
+        flat symbol, or on the side of its position. Only accepted orders (NEW or partly
+        filled) can be canceled; the margin check refuses new ones while in breach."""
+        positions = self._portfolio.positions
+        cancels = []
+        for order in working.values():
+            if order.strategy == LIQUIDATION_STRATEGY or order.status not in _CANCELABLE:
+                continue
+            position = positions.get(order.symbol)
+            if position is not None and order.side.sign * position.quantity < 0:
+                continue  # it reduces the position
+            self.canceled.append(order.client_order_id)
+            cancels.append(
+                CancelOrder(
+                    client_order_id=f"{LIQUIDATION_STRATEGY}-cancel-{len(self.canceled)}",
+                    orig_client_order_id=order.client_order_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    ts_ns=ts,
+                )
+            )
+        return cancels
 
     def refusal(
         self,
@@ -243,5 +277,12 @@ class AccountKeeper:
             out.append(
                 f"... and {len(self.liquidations) - _NOTED_LIQUIDATIONS} more liquidation "
                 "order(s) (the report's liquidations list has them all)"
+            )
+        if self.canceled:
+            shown = ", ".join(self.canceled[:_NOTED_LIQUIDATIONS])
+            more = len(self.canceled) - _NOTED_LIQUIDATIONS
+            out.append(
+                f"margin breach canceled {len(self.canceled)} working order(s) that added "
+                f"exposure: {shown}" + (f" and {more} more" if more > 0 else "")
             )
         return out

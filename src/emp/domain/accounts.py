@@ -52,6 +52,9 @@ class AccountTerms:
         liquidation: margin accounts: ``reduce`` (liquidate the largest requirements
             first until the maintenance requirement is met), ``all`` (close every
             position) or ``none`` (only record the breach).
+        liquidation_cushion: margin accounts, ``reduce``: liquidate until equity covers
+            ``maintenance_margin × (1 + cushion)`` of gross, not just maintenance (a
+            broker's buffer against the next move), >= 0.
     """
 
     kind: str = "unchecked"
@@ -60,6 +63,7 @@ class AccountTerms:
     borrow_bps: float = 0.0
     base_currency: str = "USD"
     liquidation: str = "reduce"
+    liquidation_cushion: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in ACCOUNT_KINDS:
@@ -79,6 +83,10 @@ class AccountTerms:
             raise InvalidConfiguration(f"borrow_bps must be >= 0, was {self.borrow_bps!r}")
         if not self.base_currency:
             raise InvalidConfiguration("base_currency must be a currency code")
+        if not (math.isfinite(self.liquidation_cushion) and self.liquidation_cushion >= 0):
+            raise InvalidConfiguration(
+                f"liquidation_cushion must be >= 0, was {self.liquidation_cushion!r}"
+            )
         if self.liquidation not in LIQUIDATION_POLICIES:
             raise InvalidConfiguration(
                 f"liquidation must be one of {', '.join(LIQUIDATION_POLICIES)}, was "
@@ -194,15 +202,19 @@ class HeldPosition:
 
 
 def liquidation_quantities(
-    policy: str, maintenance_margin: float, equity: float, positions: list[HeldPosition]
+    policy: str,
+    maintenance_margin: float,
+    equity: float,
+    positions: list[HeldPosition],
+    cushion: float = 0.0,
 ) -> list[tuple[str, float]]:
     """``(symbol, signed quantity)`` to trade so the account meets maintenance again.
 
     ``all`` closes every position. ``reduce`` needs the gross exposure down to
-    ``equity / maintenance_margin`` (a sale at the mark leaves equity unchanged), so it
-    takes ``excess = gross − equity / maintenance_margin`` off the positions with the
-    largest requirement first (ties by symbol), each by whole lots rounded up, at most the
-    whole position; with ``equity ≤ 0`` that is everything. ``none`` trades nothing.
+    ``equity / (maintenance_margin × (1 + cushion))`` (a sale at the mark leaves equity
+    unchanged), so it takes ``excess = gross − that`` off the positions with the largest
+    requirement first (ties by symbol), each by whole lots rounded up, at most the whole
+    position; with ``equity ≤ 0`` that is everything. ``none`` trades nothing.
 
     ``positions`` are the positions as they will be once the working orders that reduce
     them have filled (those quantities count as already gone), so ``gross`` is theirs.
@@ -213,7 +225,7 @@ def liquidation_quantities(
     if policy == "all" or equity <= 0:
         return [(p.symbol, -p.quantity) for p in ordered]
     gross = math.fsum(p.requirement_value for p in ordered)
-    excess = gross - equity / maintenance_margin
+    excess = gross - equity / (maintenance_margin * (1.0 + cushion))
     out: list[tuple[str, float]] = []
     for p in ordered:
         if excess <= _EPS * max(1.0, gross):

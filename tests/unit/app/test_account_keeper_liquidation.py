@@ -7,7 +7,8 @@ import pytest
 
 from emp.app.engine_account import LIQUIDATION_STRATEGY, AccountKeeper
 from emp.domain.accounts import AccountTerms, FxSeries, Liquidation
-from emp.domain.commands import SubmitOrder
+from emp.domain.commands import CancelOrder, SubmitOrder
+from emp.domain.errors import InvalidConfiguration
 from emp.domain.fills import Fill
 from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.orders import Order, OrderSide, OrderType
@@ -100,12 +101,53 @@ class TestLiquidationOrders:
         (order,) = check(keeper, portfolio, ts=3, working={"s-3": exit_order})
         assert order.quantity == 6.0
 
-    def test_a_working_order_that_adds_to_the_position_changes_nothing(self):
+    def test_a_working_order_that_adds_to_the_position_is_canceled(self):
         portfolio = holding(190, 100.0, 60.5)
         keeper = AccountKeeper(MARGIN, portfolio, None)
         more = Order(client_order_id="s-2", symbol="AAA", side=OrderSide.BUY, quantity=50.0)
-        (order,) = check(keeper, portfolio, working={"s-2": more})
-        assert order.quantity == 26.0
+        more.accept("V-2")
+        cancel, order = check(keeper, portfolio, working={"s-2": more})
+        assert cancel == CancelOrder(
+            client_order_id=f"{LIQUIDATION_STRATEGY}-cancel-1",
+            orig_client_order_id="s-2",
+            symbol="AAA",
+            side=OrderSide.BUY,
+            ts_ns=2,
+        )
+        assert order.quantity == 26.0  # it counts for nothing: the liquidation is the same
+        assert keeper.canceled == ["s-2"]
+        assert any(
+            "canceled 1 working order(s) that added exposure: s-2" in n for n in keeper.notes()
+        )
+
+    def test_an_order_on_a_flat_symbol_is_canceled_and_a_reducing_one_is_kept(self):
+        portfolio = holding(190, 100.0, 60.5)
+        keeper = AccountKeeper(MARGIN, portfolio, None)
+        other = Order(client_order_id="s-3", symbol="BBB", side=OrderSide.SELL, quantity=5.0)
+        exit_order = Order(client_order_id="s-4", symbol="AAA", side=OrderSide.SELL, quantity=5.0)
+        for order in (other, exit_order):
+            order.accept()
+        commands = check(keeper, portfolio, working={"s-3": other, "s-4": exit_order})
+        canceled = [c.orig_client_order_id for c in commands if isinstance(c, CancelOrder)]
+        assert canceled == ["s-3"]
+
+    def test_an_order_not_yet_accepted_is_left_to_the_margin_check(self):
+        portfolio = holding(190, 100.0, 60.5)
+        keeper = AccountKeeper(MARGIN, portfolio, None)
+        pending = Order(client_order_id="s-2", symbol="AAA", side=OrderSide.BUY, quantity=50.0)
+        (order,) = check(keeper, portfolio, working={"s-2": pending})
+        assert isinstance(order, SubmitOrder) and keeper.canceled == []
+
+    def test_a_cushion_liquidates_below_maintenance_by_that_margin(self):
+        # gross must come down to 2,495 / (0.25 × 1.1) = 9,072.7: 2,422.3 / 60.5 → 41 units
+        portfolio = holding(190, 100.0, 60.5)
+        terms = AccountTerms(kind="margin", liquidation_cushion=0.1)
+        (order,) = check(AccountKeeper(terms, portfolio, None), portfolio)
+        assert order.quantity == 41.0
+
+    def test_a_negative_cushion_is_refused(self):
+        with pytest.raises(InvalidConfiguration, match="liquidation_cushion must be >= 0"):
+            AccountTerms(kind="margin", liquidation_cushion=-0.1)
 
     def test_policy_all_closes_the_whole_position(self):
         portfolio = holding(190, 100.0, 60.5)

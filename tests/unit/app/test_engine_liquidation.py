@@ -19,7 +19,7 @@ from emp.app.engine import BarEventEngine
 from emp.app.engine_account import LIQUIDATION_STRATEGY
 from emp.domain.accounts import AccountTerms, Liquidation
 from emp.domain.instruments import Instrument, InstrumentRegistry
-from emp.domain.orders import OrderSide, OrderStatus
+from emp.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
 from emp.domain.risk import RiskManager
 from emp.domain.risk.rule import RiskCheckInput
 from emp.domain.strategy import OrderIntent
@@ -82,6 +82,28 @@ class TestReduce:
 
         result = run(daily("AAA", GAP), buy_then_exit_on_the_gap, cash=10_000.0, account=margin())
         assert result.liquidations == [] and result.portfolio.quantity("AAA") == 0.0
+
+    def test_a_resting_buy_that_adds_exposure_is_canceled_at_the_breach(self):
+        def buy_and_rest_a_bid(i, bar, ctx):
+            if i == 0:
+                return [
+                    OrderIntent(symbol=bar.symbol, side=OrderSide.BUY, quantity=190),
+                    OrderIntent(  # 198 × 100.5 × 50% = 9,949.5: within initial margin
+                        symbol=bar.symbol,
+                        side=OrderSide.BUY,
+                        quantity=8,
+                        order_type=OrderType.LIMIT,
+                        limit_price=1.0,
+                        time_in_force=TimeInForce.GTC,
+                    ),
+                ]
+            return []
+
+        result = run(daily("AAA", GAP), buy_and_rest_a_bid, cash=10_000.0, account=margin())
+        (bid,) = [o for o in result.orders if o.order_type is OrderType.LIMIT]
+        assert bid.status is OrderStatus.CANCELED
+        assert any("canceled 1 working order(s) that added exposure" in n for n in result.notes)
+        assert result.liquidations[0].ts_ns == 2 * DAY
 
     def test_a_liquidation_is_listed_in_the_notes(self):
         result = run(daily("AAA", GAP), BUY_190, cash=10_000.0, account=margin())
