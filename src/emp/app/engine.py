@@ -30,7 +30,6 @@ nothing else is allocated on a bar where nothing trades.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +37,8 @@ from emp.app.engine_account import AccountKeeper, make_portfolio
 from emp.app.engine_book import BookPath, BookStream
 from emp.app.engine_orders import OrderPath
 from emp.app.engine_quiet import QuietStretches, can_fast_forward
+from emp.app.engine_result import RunResult
+from emp.app.engine_risk import RiskPath
 from emp.app.engine_steps import (
     account_builder,
     bars_by_step,
@@ -45,7 +46,7 @@ from emp.app.engine_steps import (
     submit_builder,
 )
 from emp.app.market_windows import MarketFeed, MarketWindows
-from emp.domain.accounts import AccountTerms, FxSeries, Liquidation, MarginBreach
+from emp.domain.accounts import AccountTerms, FxSeries
 from emp.domain.bars import Bar, BarSeries
 from emp.domain.clock_time import ns_to_iso
 from emp.domain.errors import InvalidBars
@@ -57,11 +58,10 @@ from emp.domain.portfolio import Portfolio
 from emp.domain.risk import (
     AccountSnapshot,
     RiskManager,
-    TradingState,
     TradingStateChanged,
 )
 from emp.domain.strategy import Strategy, StrategyContext
-from emp.domain.trades import ClosedTrade, TradeLog
+from emp.domain.trades import TradeLog
 from emp.ports.kill_signal import KillSignalPort
 from emp.ports.metrics_sink import MetricsSinkPort
 from emp.ports.settable_clock import SettableClockPort
@@ -73,28 +73,7 @@ ProgressCallback = Callable[[int, int], None]
 _BLOCK = 4096
 
 
-@dataclass(slots=True)
-class RunResult:
-    """What a run produced, in time order."""
-
-    ts_ns: np.ndarray
-    equity: np.ndarray
-    gross_exposure: np.ndarray
-    orders: list[Order]
-    fills: list[Fill]
-    trades: list[ClosedTrade]
-    portfolio: Portfolio
-    risk_rejections: int = 0
-    risk_resizes: int = 0
-    venue_rejections: int = 0
-    notes: list[str] = field(default_factory=list)
-    risk_state: dict = field(default_factory=dict)
-    account_rejections: int = 0
-    margin_breaches: list[MarginBreach] = field(default_factory=list)
-    liquidations: list[Liquidation] = field(default_factory=list)
-
-
-class BarEventEngine(BookPath, OrderPath):
+class BarEventEngine(BookPath, OrderPath, RiskPath):
     """Drives one strategy over aligned multi-symbol bars (and book updates, when given).
     Single-threaded, deterministic."""
 
@@ -363,74 +342,6 @@ class BarEventEngine(BookPath, OrderPath):
         self._risk_step(ts, equity, [bar])
 
     # --------------------------------------------------------------- helpers
-    def _risk_step(self, ts: int, equity: float, bars_now: list[Bar]) -> None:
-        """Per timestamp: update the risk state and carry out what it commands.
-
-        The risk layer gets the account as :meth:`_account_now`, which builds the snapshot
-        only when the risk layer asks for it (on most bars of a quiet run it does not).
-        """
-        self._bar_ts, self._bar_equity, self._bar_account = ts, equity, None
-        market = self._market
-        risk = self._risk
-        if self._risk_on_demand:  # marks moved for these bars, positions for these fills
-            changed = (
-                [bars_now[0].symbol]  # one bar: no comprehension (a call per bar)
-                if len(bars_now) == 1
-                else [bar.symbol for bar in bars_now]
-            )
-            if self._filled_since_risk:
-                changed.extend(self._filled_since_risk)
-                self._filled_since_risk.clear()
-            if market is None:
-                commands = risk.on_bar_at(ts, equity, self._account_now, changed=changed)
-            else:
-                commands = risk.on_bar_at(
-                    ts,
-                    equity,
-                    self._account_now,
-                    reference_closes=market.reference_closes(),
-                    returns=market.history(),
-                    changed=changed,
-                )
-        elif market is None:
-            commands = risk.on_bar(self._account_now())
-        else:
-            commands = risk.on_bar(
-                self._account_now(),
-                reference_closes=market.reference_closes(),
-                returns=market.history(),
-            )
-        if self._kill_signal is not None and risk.state is not TradingState.HALTED:
-            reason = self._kill_signal.poll()
-            if reason is not None:
-                commands = (
-                    *commands,
-                    *risk.signal(ts_ns=ts, reason=reason, account=self._account_now()),
-                )
-        if commands:
-            self._execute(commands, ts)
-
-    def _account_now(self) -> AccountSnapshot:
-        """The account at the current bar (built once per bar, on the first call)."""
-        account = self._bar_account
-        if account is not None:
-            return account
-        portfolio = self._portfolio
-        ts = self._bar_ts
-        if self._working or self._multi_currency:
-            account = AccountSnapshot.from_portfolio(
-                portfolio,
-                ts_ns=ts,
-                working_orders=list(self._working.values()),
-                fx_rates=portfolio.rates,  # base units per unit (the risk layer's base: USD)
-            )
-        else:  # the same snapshot, without walking orders
-            account = self._account(
-                ts, self._bar_equity, portfolio.open_quantities(), portfolio.open_marks()
-            )
-        self._bar_account = account
-        return account
-
     def _result(self, ts: np.ndarray, equity: np.ndarray, gross: np.ndarray) -> RunResult:
         notes = []
         open_positions = self._portfolio.positions
