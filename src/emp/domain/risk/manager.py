@@ -140,8 +140,9 @@ class RiskManager:
         )
         #: Book syncs wait for a reader when nothing reads the book at a bar (see on_bar).
         self._sync_at_bar = bool(self._primers) or escalate_on_breach is not None
-        #: Whether a check needs the book synced first (some rule reads it): else only a
-        #: reader of ``book`` or ``context`` syncs it (the checks still book their orders).
+        #: Whether a check needs the book synced first (some rule reads it): else a check
+        #: leaves the book to whoever reads ``book`` or ``context``, who syncs it from the
+        #: latest account (which lists the orders still working).
         self._checks_read_book = any(reads_book(rule) for rule in rules)
         self._pending_account: AccountSource | None = None
         self._pending_changed: set[str] | None = set()
@@ -446,6 +447,7 @@ class RiskManager:
         assert source is not None  # callers check
         self._pending_account, self._pending_changed = None, set()
         self._book.sync(source(), returns, window=self._var_window, changed=changed)
+        self._context.projected_book = self._book
 
     def _drawdown_candidates(
         self, ts: int, equity: float
