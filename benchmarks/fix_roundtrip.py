@@ -430,7 +430,11 @@ def stage_costs(n: int = 3_000) -> dict[str, float]:
     from emp.adapters.fix_codec import decode, encode
     from emp.adapters.fix_codec.engine_fields import fields_from_engine
     from emp.adapters.fix_quickfix.order_tracker import OrderTracker
-    from emp.adapters.fix_quickfix.wire import build_message, report_message
+    from emp.adapters.fix_quickfix.wire import (
+        build_message,
+        new_order_single_text,
+        report_message,
+    )
     from emp.domain.matching import MatchingConfig, MatchingEngine, SimulatedExchange
 
     def best(work, count: int) -> float:
@@ -474,8 +478,9 @@ def stage_costs(n: int = 3_000) -> dict[str, float]:
         exchange.send(command, owner="EMP", sent_ns=at)
         exchange.advance_to(at)
 
-    def encode_order(i: int) -> None:
-        build_message("D", encode.new_order_single(commands[i]))
+    def encode_order(i: int) -> None:  # as QuickfixVenue.submit_order does
+        command = commands[i]
+        build_message("D", new_order_single_text(command) or encode.new_order_single(command))
 
     def decode_order(i: int) -> None:
         decode.decode_command(fields_from_engine(raws[i]))

@@ -228,6 +228,7 @@ def run_paper(
         clock=wall,
         credentials=fq.FixCredentials(username=username, password=fq.Secret(password)),
         journal=fq.DuckDBAuditJournal(root / "client" / "audit.duckdb"),
+        mass_cancel=fix_settings.mass_cancel,  # the venue's 35=j turns it off by itself
     )
     try:
         if server is not None:

@@ -54,6 +54,9 @@ class FixSettings(BaseSettings):
     tls_ca_file: Path | None = Field(None, description="CA bundle: turns TLS on.")
     tls_certificate_file: Path | None = Field(None, description="Client certificate (mTLS).")
     tls_key_file: Path | None = Field(None, description="Client key (mTLS).")
+    mass_cancel: bool = Field(
+        True, description="Flatten cancels with one 35=q (35=F per order if refused)."
+    )
 
     @property
     def has_credentials(self) -> bool:

@@ -9,6 +9,9 @@ LIMIT and no Price decodes to a :class:`SubmitOrder` with ``limit_price=None``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from emp.adapters.fix_codec.errors import FixDecodeError
 from emp.adapters.fix_codec.framing import FixFields
 from emp.adapters.fix_codec.records import SessionReject
 from emp.adapters.fix_codec.tags import (
@@ -24,6 +27,7 @@ from emp.adapters.fix_codec.tags import (
     SessionRejectReason,
     Tag,
 )
+from emp.adapters.fix_codec.values import parse_float, parse_utc_timestamp
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder, VenueCommand
 from emp.domain.events import (
     OrderAccepted,
@@ -80,6 +84,41 @@ def decode_command(fields: FixFields) -> VenueCommand:
 
 
 def _new_order_single(fields: FixFields) -> SubmitOrder:
+    command = _common_new_order_single(fields.values)
+    return command if command is not None else _checked_new_order_single(fields)
+
+
+def _common_new_order_single(values: Mapping[int, str]) -> SubmitOrder | None:
+    """A NewOrderSingle that passes every check of :func:`_checked_new_order_single`,
+    decoded with dictionary reads; ``None`` for anything it would refuse."""
+    get = values.get
+    cid, symbol, tif_text = get(Tag.CL_ORD_ID), get(Tag.SYMBOL), get(Tag.TIME_IN_FORCE)
+    side = SIDE_FROM_FIX.get(get(Tag.SIDE) or "")
+    order_type = ORD_TYPE_FROM_FIX.get(get(Tag.ORD_TYPE) or "")
+    tif = TimeInForce.DAY if tif_text is None else TIF_FROM_FIX.get(tif_text)
+    if cid is None or symbol is None or side is None or order_type is None or tif is None:
+        return None
+    try:
+        quantity = parse_float(Tag.ORDER_QTY, values[Tag.ORDER_QTY])
+        price_text = get(Tag.PRICE)
+        price = None if price_text is None else parse_float(Tag.PRICE, price_text)
+        ts_ns = parse_utc_timestamp(Tag.TRANSACT_TIME, values[Tag.TRANSACT_TIME])
+    except (KeyError, FixDecodeError):
+        return None
+    return SubmitOrder(
+        client_order_id=cid,
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        order_type=order_type,
+        limit_price=price,
+        time_in_force=tif,
+        strategy=get(Tag.ACCOUNT) or "",
+        ts_ns=ts_ns,
+    )
+
+
+def _checked_new_order_single(fields: FixFields) -> SubmitOrder:
     return SubmitOrder(
         client_order_id=fields.require(Tag.CL_ORD_ID),
         symbol=fields.require(Tag.SYMBOL),
@@ -111,6 +150,67 @@ def decode_event(fields: FixFields) -> OrderEvent:
 
 
 def _execution_report(fields: FixFields) -> OrderEvent:
+    event = _common_execution_report(fields.values)
+    return event if event is not None else _checked_execution_report(fields)
+
+
+def _common_execution_report(values: Mapping[int, str]) -> OrderEvent | None:
+    """An acceptance, fill, cancel or expiry that passes every check of
+    :func:`_checked_execution_report`, decoded with dictionary reads and no accessor
+    calls; ``None`` for anything else (the checked path then decodes it or says why not)."""
+    get = values.get
+    exec_type, side = get(Tag.EXEC_TYPE), SIDE_FROM_FIX.get(get(Tag.SIDE) or "")
+    cid, symbol, exec_id = get(Tag.CL_ORD_ID), get(Tag.SYMBOL), get(Tag.EXEC_ID)
+    order_id = get(Tag.ORDER_ID)
+    if (
+        exec_type not in _COMMON_EXEC_TYPES
+        or (get(Tag.ORD_STATUS) or "") not in ORD_STATUS_FROM_FIX
+        or side is None
+        or cid is None
+        or symbol is None
+        or exec_id is None
+        or order_id is None
+    ):
+        return None
+    try:
+        for tag in (Tag.LEAVES_QTY, Tag.CUM_QTY, Tag.AVG_PX):
+            parse_float(tag, values[tag])
+        ts_ns = parse_utc_timestamp(Tag.TRANSACT_TIME, values[Tag.TRANSACT_TIME])
+        if exec_type == ExecType.NEW:
+            return OrderAccepted(client_order_id=cid, venue_order_id=order_id, ts_ns=ts_ns)
+        if exec_type == ExecType.CANCELED:
+            reason = get(Tag.TEXT) or ""
+            return OrderCanceled(client_order_id=cid, ts_ns=ts_ns, reason=reason)
+        if exec_type == ExecType.EXPIRED:
+            return OrderExpired(client_order_id=cid, ts_ns=ts_ns)
+        quantity = parse_float(Tag.LAST_QTY, values[Tag.LAST_QTY])
+        price = parse_float(Tag.LAST_PX, values[Tag.LAST_PX])
+        commission = get(Tag.COMMISSION)
+        fee = 0.0 if commission is None else parse_float(Tag.COMMISSION, commission)
+        comm_type = get(Tag.COMM_TYPE)
+        if not (quantity > 0 and price > 0 and fee >= 0) or (
+            comm_type is not None and comm_type != COMM_TYPE_ABSOLUTE
+        ):
+            return None
+    except (KeyError, FixDecodeError):
+        return None
+    fill = Fill(
+        exec_id=exec_id,
+        client_order_id=cid,
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        price=price,
+        fee=fee,
+        ts_ns=ts_ns,
+    )
+    return OrderFilled(fill=fill)
+
+
+_COMMON_EXEC_TYPES = frozenset({ExecType.NEW, ExecType.TRADE, ExecType.CANCELED, ExecType.EXPIRED})
+
+
+def _checked_execution_report(fields: FixFields) -> OrderEvent:
     exec_type = fields.require_enum(Tag.EXEC_TYPE, _EXEC_TYPE_VALUES)
     fields.require_enum(Tag.ORD_STATUS, ORD_STATUS_FROM_FIX)
     for tag in (Tag.ORDER_ID, Tag.EXEC_ID, Tag.SYMBOL):

@@ -39,7 +39,10 @@ _BAD_FORMAT = SessionRejectReason.INCORRECT_DATA_FORMAT
 _CACHE_SIZE = 4096
 _SECOND_TEXT: dict[int, str] = {}  # epoch second -> "YYYYMMDD-HH:MM:SS."
 _TEXT_SECOND: dict[str, int] = {}  # "YYYYMMDD-HH:MM:SS" -> epoch second
-_FRACTION = re.compile(r"(?:\.(?:\d{3}|\d{6}|\d{9}))?")
+_FLOAT_TEXT: dict[float, str] = {}  # non-zero finite float -> its FIX text
+_TEXT_FLOAT: dict[str, float] = {}  # FIX decimal text -> its float
+#: A timestamp's length -> nanoseconds per unit of its fraction (ms, µs or ns).
+_FRACTION_SCALE = {21: 1_000_000, 24: 1_000, 27: 1}
 
 
 def _remember(cache: dict, key: object, value: object) -> None:
@@ -50,7 +53,17 @@ def _remember(cache: dict, key: object, value: object) -> None:
 
 # ------------------------------------------------------------------------------ encoding
 def format_float(tag: int, value: float) -> str:
-    """The shortest exact positional decimal for ``value`` (``100.0`` → ``"100"``)."""
+    """The shortest exact positional decimal for ``value`` (``100.0`` → ``"100"``).
+
+    Prices and quantities repeat (a report says its order's quantity, price and average
+    again and again), so the text of a non-zero float is kept in a small cache."""
+    is_float = type(value) is float
+    if is_float:
+        text = _FLOAT_TEXT.get(value)
+        if text is not None:
+            return text
+        if value == 0.0:  # not cached: -0.0 equals it and writes "-0"
+            return "-0" if math.copysign(1.0, value) < 0 else "0"
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise FixEncodeError(tag, f"expected a finite number, was {value!r}")
     text = repr(float(value))
@@ -58,6 +71,8 @@ def format_float(tag: int, value: float) -> str:
         text = format(Decimal(text), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
+    if is_float:  # finite and non-zero here
+        _remember(_FLOAT_TEXT, value, text)
     return text
 
 
@@ -97,6 +112,15 @@ def format_utc_timestamp(tag: int, ts_ns: int) -> str:
 
 # ------------------------------------------------------------------------------ decoding
 def parse_float(tag: int, text: str) -> float:
+    value = _TEXT_FLOAT.get(text)
+    if value is not None:
+        return value
+    value = _parse_float(tag, text)
+    _remember(_TEXT_FLOAT, text, value)
+    return value
+
+
+def _parse_float(tag: int, text: str) -> float:
     if not _DECIMAL.fullmatch(text):
         raise FixDecodeError(
             tag, f"expected a decimal number, was {text!r}", session_reject_reason=_BAD_FORMAT
@@ -120,9 +144,12 @@ def parse_int(tag: int, text: str) -> int:
 def parse_utc_timestamp(tag: int, text: str) -> int:
     """UTC nanoseconds since the epoch from a FIX UTCTimestamp."""
     seconds = _TEXT_SECOND.get(text[:17])
-    if seconds is not None and _FRACTION.fullmatch(text, 17):
-        fraction = text[18:]
-        return seconds * _NS_PER_SECOND + (int(fraction.ljust(9, "0")) if fraction else 0)
+    if seconds is not None:
+        scale = _FRACTION_SCALE.get(len(text))  # 3, 6 or 9 digits after the point
+        if scale is not None and text[17] == "." and (digits := text[18:]).isdecimal():
+            return seconds * _NS_PER_SECOND + int(digits) * scale
+        if len(text) == 17:
+            return seconds * _NS_PER_SECOND
     match = _UTC_TIMESTAMP.fullmatch(text)
     if match is None:
         raise FixDecodeError(

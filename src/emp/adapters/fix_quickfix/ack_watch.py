@@ -15,6 +15,7 @@ answered with its state, which the reconciler applies. Owner's thread only.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,12 +25,13 @@ from emp.adapters.fix_quickfix.audit import Lineage
 from emp.adapters.fix_quickfix.order_tracker import OrderTracker
 from emp.domain.orders import OrderStatus
 
-Send = Callable[[str, list[tuple[int, str]], Lineage], None]
+#: Sends one application message: (MsgType, body pairs or body text, lineage).
+Send = Callable[[str, list[tuple[int, str]] | str, Lineage], None]
 
 
 @dataclass(slots=True)
 class _Unacked:
-    body: list[tuple[int, str]]
+    body: list[tuple[int, str]] | str
     lineage: Lineage
     since_s: float
     first_s: float
@@ -54,7 +56,8 @@ class AckWatch:
         self._timeout_s = timeout_s
         self._max_resends = max_resends
         self._max_age_s = max_age_s
-        self._orders: dict[str, _Unacked] = {}
+        #: Oldest ``since_s`` first (O(1) to take from the front or move to the back).
+        self._orders: OrderedDict[str, _Unacked] = OrderedDict()
         self._requests = 0
         self.resent = 0
 
@@ -63,21 +66,34 @@ class AckWatch:
         return bool(self._orders)
 
     def sent(
-        self, client_order_id: str, body: list[tuple[int, str]], lineage: Lineage, now_s: float
+        self,
+        client_order_id: str,
+        body: list[tuple[int, str]] | str,
+        lineage: Lineage,
+        now_s: float,
     ) -> None:
         """A NewOrderSingle went out."""
+        self._orders.pop(client_order_id, None)  # to the back, even when sent before
         self._orders[client_order_id] = _Unacked(body, lineage, now_s, now_s)
 
     def check(self, tracker: OrderTracker, now_s: float) -> None:
-        """Forget acknowledged orders; ask after those unanswered for ``timeout_s``."""
-        for cid in list(self._orders):
+        """Forget acknowledged orders; ask after those unanswered for ``timeout_s``.
+
+        Watched orders are kept oldest ``since_s`` first (an order asked after or sent
+        again moves to the back), so the scan stops at the first unacknowledged order
+        still inside its timeout: a drain costs the orders acknowledged since the last
+        one, not every order in flight.
+        """
+        orders = self._orders
+        while orders:
+            cid = next(iter(orders))
+            watched = orders[cid]
             order = tracker.orders.get(cid)
             if order is None or order.status is not OrderStatus.PENDING_NEW:
-                del self._orders[cid]
+                del orders[cid]
                 continue
-            watched = self._orders[cid]
             if now_s - watched.since_s <= self._timeout_s:
-                continue
+                break
             self._requests += 1
             body = status.order_status_request(
                 client_order_id=cid,
@@ -87,6 +103,7 @@ class AckWatch:
                 request_id=f"A{self._requests}",
             )
             watched.asked, watched.since_s = True, now_s
+            orders.move_to_end(cid)  # the newest since_s now
             self._note(f"order {cid} unacknowledged for {self._timeout_s:g} s: asking (35=H)")
             self._send(status.ORDER_STATUS_REQUEST, body, watched.lineage)
 
@@ -101,6 +118,7 @@ class AckWatch:
             return False
         watched.resends += 1
         watched.asked, watched.since_s = False, now_s
+        self._orders.move_to_end(report.client_order_id)  # the newest since_s now
         self.resent += 1
         self._note(
             f"the venue does not know order {report.client_order_id}: sending it again "

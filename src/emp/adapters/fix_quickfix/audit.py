@@ -8,7 +8,7 @@ read methods are the whole API, ``seq`` numbers rows gap-free in arrival order, 
 
 Off the hot path: :meth:`append` only numbers the message and keeps it in memory (about a
 microsecond, under a lock). A writer thread appends what is kept, redacted, to a spool
-file beside the journal (``<file>.spool``, one JSON array per line) every
+file beside the journal (``<file>.spool``, one JSON array of rows per write) every
 ``flush_interval_s`` (or as soon as ``flush_every`` wait): one short write, no DuckDB.
 The spool goes into DuckDB — one INSERT of an Arrow table — at every read, at
 :meth:`flush`, at :meth:`close`, when it passes 64 MB, and at the next :meth:`open` after a
@@ -236,25 +236,17 @@ class DuckDBAuditJournal:
         lineage: Lineage | None = None,
     ) -> None:
         """Record one application message (credentials are redacted when written)."""
-        if direction not in ("in", "out"):
+        if direction != "in" and direction != "out":
             raise ValueError(f"direction must be 'in' or 'out', was {direction!r}")
         lineage = lineage or _NO_LINEAGE
-        with self._lock:
+        root, strategy = lineage.root_client_order_id or None, lineage.strategy or None
+        decision = lineage.decision_id or None
+        with self._lock:  # the writer swaps the list under it: read it here
+            kept = self._kept
             seq = self._next_seq
-            self._next_seq += 1
-            self._kept.append(
-                (
-                    seq,
-                    recorded_ns,
-                    session,
-                    direction,
-                    lineage.root_client_order_id or None,
-                    lineage.strategy or None,
-                    lineage.decision_id or None,
-                    raw,
-                )
-            )
-            full = len(self._kept) >= self._flush_every
+            self._next_seq = seq + 1
+            kept.append((seq, recorded_ns, session, direction, root, strategy, decision, raw))
+            full = len(kept) >= self._flush_every
         if full:
             self._wake.set()
 
@@ -282,9 +274,10 @@ class DuckDBAuditJournal:
         with self._lock:
             batch, self._kept = self._kept, []
         if batch:
-            lines = [_SPOOL_LINE([*row[:7], redact_fix(row[7])]) for row in batch]
+            # One JSON array of rows per write: one encoder call, not one per message.
+            line = _SPOOL_LINE([[*row[:7], redact_fix(row[7])] for row in batch])
             try:
-                self._spool.write("\n".join(lines) + "\n")
+                self._spool.write(line + "\n")
                 self._spool.flush()
             except OSError as e:
                 with self._lock:
@@ -299,9 +292,13 @@ class DuckDBAuditJournal:
         rows: list[_Kept] = []
         for line in self._spool.read().splitlines():
             try:
-                rows.append(tuple(json.loads(line)))  # type: ignore[arg-type]
+                written = json.loads(line)
             except ValueError:
                 continue
+            if written and isinstance(written[0], list):  # a batch of rows
+                rows.extend(tuple(row) for row in written)
+            else:  # one row (spools written before batches)
+                rows.append(tuple(written))
         self._insert(rows)
         self._spool.seek(0)
         self._spool.truncate()

@@ -19,8 +19,7 @@ import hmac
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import quickfix as fix
 
@@ -33,8 +32,7 @@ LOGON, LOGOUT, SESSION_REJECT = "A", "5", "3"
 USERNAME, PASSWORD, TEXT, RESET_SEQ_NUM = 553, 554, 58, 141
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(NamedTuple):
     """One thing that happened on a quickfix thread, for the owner's thread to act on.
 
     ``kind`` is ``app`` (an application message: ``raw`` is its text), ``logon``,
@@ -102,6 +100,15 @@ def msg_type(message: fix.Message) -> str:
     return message.getHeader().getField(35)
 
 
+def _raiser(error: Exception) -> Callable[[], None]:
+    """Work that raises ``error`` again (for :meth:`_Bridge._guarded` to record)."""
+
+    def fail() -> None:
+        raise error
+
+    return fail
+
+
 class _Bridge(fix.Application):
     def __init__(
         self,
@@ -150,12 +157,24 @@ class _Bridge(fix.Application):
 
     # The application-message callbacks are the hot path: one call into quickfix each
     # (``toString``; every such call gives up and retakes the GIL), the session named
-    # from the message's own CompIDs.
+    # from the message's own CompIDs, and :meth:`_guarded` written out (no closure).
     def toApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
-        self._guarded(sessionID, lambda: self._to_app(message.toString()))
+        try:
+            if not _per_thread.kept:
+                _keep_thread_state()
+            raw = message.toString()
+            _per_thread.sent = raw
+            self.log.message(session_of(raw, outbound=True), "OUT", raw)
+        except Exception as error:  # never let an exception reach quickfix's C++
+            self._guarded(sessionID, _raiser(error))
 
     def fromApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
-        self._guarded(sessionID, lambda: self._from_app(message.toString()))
+        try:
+            if not _per_thread.kept:
+                _keep_thread_state()
+            self._from_app(message.toString())
+        except Exception as error:  # never let an exception reach quickfix's C++
+            self._guarded(sessionID, _raiser(error))
 
     # behaviour ---------------------------------------------------------------------
     def _on_logon(self, session: str) -> None:
@@ -174,12 +193,10 @@ class _Bridge(fix.Application):
     def _from_admin(self, message: fix.Message, session: str) -> None:
         self.log.message(session, "IN", message.toString(), flush=True)
 
-    def _to_app(self, raw: str) -> None:
-        _per_thread.sent = raw
-        self.log.message(session_of(raw, outbound=True), "OUT", raw)
-
     def _from_app(self, raw: str) -> None:
-        session = session_of(raw, outbound=False)
+        self._deliver(session_of(raw, outbound=False), raw)
+
+    def _deliver(self, session: str, raw: str) -> None:
         self.log.message(session, "IN", raw)
         self._put("app", session, raw)
 
@@ -325,7 +342,8 @@ class AcceptorBridge(_Bridge):
 
     def _from_app(self, raw: str) -> None:
         session = session_of(raw, outbound=False)
-        if self.is_authenticated(session):
-            super()._from_app(raw)
+        # One dict look-up is atomic under the GIL: no lock for this read per message.
+        if session not in self._refused:
+            self._deliver(session, raw)
         else:
             self.log.event(session, "ignored an application message before authentication")

@@ -52,11 +52,17 @@ class FixCredentials:
     password: Secret
 
 
-_NEEDLES = tuple(f"{tag}=" for tag in SECRET_TAGS)
-
-
 def redact_fix(text: str) -> str:
     """``text`` with every credential field's value replaced by ``***`` (SOH or ``|``)."""
-    if not any(needle in text for needle in _NEEDLES):
-        return text  # the common case, ten times cheaper than the expression
+    # The common case (no secret tag's text anywhere) is ruled out by five substring
+    # searches, unrolled: many times cheaper than the expression. Keep in step with
+    # SECRET_TAGS (a test checks every tag is redacted).
+    if (
+        "554=" not in text
+        and "925=" not in text
+        and "96=" not in text
+        and "1402=" not in text
+        and "1404=" not in text
+    ):
+        return text
     return _SECRET_FIELD.sub(lambda m: f"{m.group(1)}={MASK}", text)

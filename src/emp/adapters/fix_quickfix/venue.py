@@ -21,34 +21,27 @@ import dataclasses
 import queue
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 import quickfix as fix
 
-from emp.adapters.fix_codec import decode, encode, status
-from emp.adapters.fix_codec.engine_fields import fields_from_engine
-from emp.adapters.fix_codec.errors import FixDecodeError
-from emp.adapters.fix_codec.tags import MsgType, Tag
+from emp.adapters.fix_codec import encode
+from emp.adapters.fix_codec.tags import MsgType
 from emp.adapters.fix_quickfix.ack_watch import AckWatch
 from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
-from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge, take_sent_text
+from emp.adapters.fix_quickfix.bridge import InitiatorBridge, take_sent_text
 from emp.adapters.fix_quickfix.config import FixSessionConfig
-from emp.adapters.fix_quickfix.credentials import FixCredentials, redact_fix
+from emp.adapters.fix_quickfix.credentials import FixCredentials
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
-from emp.adapters.fix_quickfix.order_tracker import OrderTracker, flatten_commands
+from emp.adapters.fix_quickfix.order_tracker import OrderTracker
 from emp.adapters.fix_quickfix.reconnect import Backoff, Reconciler, ReconnectSupervisor
 from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
+from emp.adapters.fix_quickfix.venue_inbound import VenueInbound
 from emp.adapters.fix_quickfix.wire import (
-    CANCEL_REJECTED,
-    MASS_CANCEL_REJECT_REASON,
-    MASS_CANCEL_REPORT,
-    MASS_CANCEL_REQUEST,
-    MASS_CANCEL_RESPONSE,
-    TOTAL_AFFECTED_ORDERS,
     build_message,
-    mass_cancel_request,
+    build_reused_message,
+    new_order_single_text,
 )
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from emp.domain.events import OrderEvent
@@ -62,7 +55,7 @@ class VenueLogonRefused(VenueDisconnected):
     """The venue answered our Logon with a Logout (wrong credentials, unknown CompID...)."""
 
 
-class QuickfixVenue:
+class QuickfixVenue(VenueInbound):
     """A real FIX 4.4 session to a venue (implements VenuePort).
 
     Args:
@@ -251,7 +244,7 @@ class QuickfixVenue:
     def submit_order(self, command: SubmitOrder, *, decision_id: str = "") -> None:
         """Send a NewOrderSingle (35=D); ``decision_id`` goes to the audit journal."""
         command = self._stamped(command)
-        body = encode.new_order_single(command)
+        body = new_order_single_text(command) or encode.new_order_single(command)
         self._require_session()
         lineage = self.tracker.on_submit(command, decision_id)
         self._send(MsgType.NEW_ORDER_SINGLE, body, lineage)
@@ -325,46 +318,6 @@ class QuickfixVenue:
         if loop is not None and arrived is not None and not loop.is_closed():
             loop.call_soon_threadsafe(arrived.set)
 
-    # ------------------------------------------------------------------ kill switch
-    def flatten(self, positions: Mapping[str, float], *, prefix: str = "FLAT") -> list[str]:
-        """Cancel every working order, then send MARKET orders that bring each position in
-        ``positions`` (symbol -> signed quantity) to zero. The cancels are one 35=F per
-        open order, or one OrderMassCancelRequest (35=q) with :attr:`mass_cancel`. Returns
-        the ClOrdIDs sent; the reports that confirm the cancels and the fills that confirm
-        flatness arrive through :meth:`drain_events`."""
-        self._require_session()
-        self._flattens += 1
-        prefix, now = f"{prefix}{self._flattens}-", self._clock.now_ns()
-        cancels, orders = flatten_commands(
-            self.tracker.open_orders(), positions, prefix=prefix, ts_ns=now
-        )
-        sent = []
-        if self.mass_cancel:  # every working order at the venue, known here or not
-            mass, self._mass_cancel_fallback = f"{prefix}Q", cancels
-            self._send(MASS_CANCEL_REQUEST, mass_cancel_request(mass, now), Lineage(mass))
-            sent.append(mass)
-        else:
-            for cancel in cancels:
-                self.cancel_order(cancel)
-            sent += [cancel.client_order_id for cancel in cancels]
-        for order in orders:
-            self.submit_order(order, decision_id="flatten")
-        return sent + [order.client_order_id for order in orders]
-
-    def _mass_cancel_refused(self, why: str) -> None:
-        """The venue does not serve 35=q: cancel one by one what the flatten would have
-        canceled so (the orders open when it began) and is still open."""
-        cancels, self._mass_cancel_fallback = self._mass_cancel_fallback, []
-        self.mass_cancel = False
-        self._note(f"mass cancel refused ({why}); canceling order by order")
-        still_open = {order.client_order_id for order in self.tracker.open_orders()}
-        try:
-            for cancel in cancels:
-                if cancel.orig_client_order_id in still_open:
-                    self.cancel_order(cancel)
-        except VenueDisconnected as error:  # reconciliation tells what happened to them
-            self._note(f"cancels not sent: {error}")
-
     # ------------------------------------------------------------------ reconciliation
     def reconcile(self) -> int:
         """Ask the venue where our open orders stand; returns how many are asked about
@@ -390,8 +343,8 @@ class QuickfixVenue:
                 "the command was not sent"
             )
 
-    def _send(self, msg_type: str, body: list[tuple[int, str]], lineage: Lineage) -> None:
-        message = build_message(msg_type, body)
+    def _send(self, msg_type: str, body: list[tuple[int, str]] | str, lineage: Lineage) -> None:
+        message = build_reused_message(msg_type, body)  # this thread's, parsed in place
         take_sent_text()  # forget any earlier one: the next is this message's
         try:
             sent = fix.Session.sendToTarget(message, self._session_id)
@@ -412,7 +365,7 @@ class QuickfixVenue:
         self.log.event(self._session_text, text)
 
     def _send_status_request(
-        self, msg_type: str, body: list[tuple[int, str]], lineage: Lineage
+        self, msg_type: str, body: list[tuple[int, str]] | str, lineage: Lineage
     ) -> None:
         """A reconciliation request; a session that dropped meanwhile is no error here:
         the next logon reconciles again."""
@@ -420,80 +373,3 @@ class QuickfixVenue:
             self._send(msg_type, body, lineage)
         except VenueDisconnected as error:
             self._note(f"status request not sent: {error}")
-
-    def _handle(self, item: Inbound) -> list[OrderEvent]:
-        if item.kind == "logon":
-            self.logons += 1
-            if self.logons > 1 and self.is_logged_on:
-                self.reconcile()  # a re-logon: what happened while we were away?
-            return []
-        if item.kind in ("logout", "refused"):
-            return []
-        if item.kind == "reject":
-            self.session_rejects.append(redact_fix(item.raw).replace("\x01", "|"))
-            if "\x01372=AF\x01" in item.raw:
-                self._reconciler.refused("session-level Reject")
-            if "\x01372=q\x01" in item.raw:
-                self._mass_cancel_refused("session-level Reject")
-            return []
-        if item.kind == "error":
-            self.errors.append(item.raw)
-            return []
-        return self._application(item)
-
-    def _application(self, item: Inbound) -> list[OrderEvent]:
-        self.messages_received += 1
-        try:
-            fields = fields_from_engine(item.raw)
-            cid = fields.optional(Tag.CL_ORD_ID) or ""
-            self._journal_in(item, cid)
-            if status.is_status_report(fields):
-                report = status.decode_status_report(fields)
-                if self.acks.resend_if_unknown(report, time.monotonic()):
-                    return []
-                return self._reconciler.on_report(report)
-            if fields.msg_type == status.BUSINESS_MESSAGE_REJECT:
-                text = fields.optional(Tag.TEXT)
-                if fields.optional(status.REF_MSG_TYPE) == status.ORDER_MASS_STATUS_REQUEST:
-                    self._reconciler.refused(f"BusinessMessageReject: {text}")
-                    return []
-                if fields.optional(status.REF_MSG_TYPE) == MASS_CANCEL_REQUEST:
-                    self._mass_cancel_refused(f"BusinessMessageReject: {text}")
-                    return []
-                self.errors.append(f"the venue refused a message: {text}")
-                return []
-            if fields.msg_type == MASS_CANCEL_REPORT:
-                self._on_mass_cancel_report(fields)
-                return []
-            if fields.msg_type not in (MsgType.EXECUTION_REPORT, MsgType.ORDER_CANCEL_REJECT):
-                self.log.event(self._session_text, f"ignored MsgType {fields.msg_type!r}")
-                return []
-            event = decode.decode_event(fields)
-        except FixDecodeError as e:
-            self.errors.append(str(e))
-            self.log.event(self._session_text, f"undecodable report: {e}")
-            return []
-        cum = fields.optional(Tag.CUM_QTY)
-        exec_id = fields.optional(Tag.EXEC_ID) or ""
-        if not self.tracker.apply(event, exec_id, float(cum) if cum is not None else None):
-            return []
-        return [event]
-
-    def _on_mass_cancel_report(self, fields: Any) -> None:
-        """35=r: accepted (the cancels' reports follow) or refused (531=0)."""
-        if fields.optional(MASS_CANCEL_RESPONSE) == CANCEL_REJECTED:
-            reason = fields.optional(MASS_CANCEL_REJECT_REASON)
-            self._mass_cancel_refused(f"OrderMassCancelReport with reason {reason}")
-            return
-        affected = fields.optional(TOTAL_AFFECTED_ORDERS) or "an unknown number of"
-        self._note(f"mass cancel {fields.optional(Tag.CL_ORD_ID)} cancels {affected} orders")
-
-    def _journal_in(self, item: Inbound, client_order_id: str) -> None:
-        if self.journal is not None:
-            self.journal.append(
-                recorded_ns=item.received_ns,
-                session=self._session_text,
-                direction="in",
-                raw=item.raw,
-                lineage=self.tracker.lineage(client_order_id),
-            )

@@ -22,24 +22,29 @@ from emp.domain.matching import OrderState
 from emp.domain.orders import OrderSide, OrderStatus, OrderType, TimeInForce
 from emp.ports.venue import VenueError
 
+#: Each enum member's value by the member's identity (``.value`` is a Python-level
+#: property: four of them per line cost more than the rest of the line).
+_VALUE = {id(m): m.value for kind in (OrderSide, OrderType, TimeInForce, OrderStatus) for m in kind}
+
 
 def _encode(state: OrderState) -> str:
     """One line: a Python literal of strings, floats and ``None`` (``repr`` is several
     times cheaper than JSON here, and :func:`ast.literal_eval` reads it back safely)."""
+    value = _VALUE.__getitem__
     return repr(
         (
             state.owner,
             state.client_order_id,
             state.order_id,
             state.symbol,
-            state.side.value,
-            state.order_type.value,
-            state.time_in_force.value,
+            value(id(state.side)),
+            value(id(state.order_type)),
+            value(id(state.time_in_force)),
             state.limit_price,
             state.quantity,
             state.filled_quantity,
             state.average_price,
-            state.status.value,
+            value(id(state.status)),
         )
     )
 

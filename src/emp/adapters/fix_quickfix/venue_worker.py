@@ -2,7 +2,9 @@
 
 quickfix callbacks only queue inbound messages (see :mod:`.bridge`); this worker decodes
 them, drives the :class:`~emp.domain.matching.SimulatedExchange` with the injected clock,
-applies market data, and sends every report to the session of the order's owner.
+applies market data, and sends every report to the session of the order's owner. It reads
+the clock once per batch of inbound messages and once per advance. Mass cancels and
+status answers: :mod:`.venue_answers`.
 """
 
 from __future__ import annotations
@@ -20,28 +22,20 @@ import quickfix as fix
 from emp.adapters.fix_codec import decode, status
 from emp.adapters.fix_codec.engine_fields import fields_from_engine
 from emp.adapters.fix_codec.errors import FixDecodeError, FixEncodeError
-from emp.adapters.fix_codec.tags import SIDE_FROM_FIX, MsgType, Tag
+from emp.adapters.fix_codec.tags import MsgType, Tag
 from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
 from emp.adapters.fix_quickfix.bridge import Inbound, take_sent_text
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
+from emp.adapters.fix_quickfix.venue_answers import VenueAnswers
 from emp.adapters.fix_quickfix.venue_orders import VenueOrderLog
 from emp.adapters.fix_quickfix.wire import (
-    CANCEL_ALL,
-    CANCEL_FOR_SECURITY,
-    MASS_CANCEL_REPORT,
     MASS_CANCEL_REQUEST,
-    MASS_CANCEL_REQUEST_TYPE,
-    NOT_SUPPORTED,
-    UNKNOWN_SECURITY,
     build_message,
-    mass_cancel_report,
-    no_order_report,
+    build_reused_message,
     possible_duplicate_header,
     report_message,
-    status_report,
-    unknown_order_report,
 )
-from emp.domain.commands import CancelOrder, VenueCommand
+from emp.domain.commands import VenueCommand
 from emp.domain.events import OrderReplaced
 from emp.domain.matching import (
     MarketUpdate,
@@ -50,7 +44,6 @@ from emp.domain.matching import (
     MatchReport,
     SimulatedExchange,
     StatusAnswer,
-    StatusQuery,
 )
 from emp.domain.matching.exchange import Query
 from emp.domain.orders import OrderStatus
@@ -77,14 +70,11 @@ class Control:
 STOP = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    msg_type: str
-    body: list[tuple[int, str]]
-    message: fix.Message
+#: The last message sent to an owner: (MsgType, body, the text sent).
+_Sent = tuple[str, "list[tuple[int, str]] | str", str]
 
 
-class VenueWorker:
+class VenueWorker(VenueAnswers):
     """Runs on its own thread; see the module docstring."""
 
     def __init__(
@@ -131,8 +121,10 @@ class VenueWorker:
 
     # ------------------------------------------------------------------ the loop
     def _run(self) -> None:
+        self.advance()  # the market opens now: liquidity stands before the first order comes
         while True:
             batch = self._next_batch()
+            self._tick()  # one clock read for the batch's commands
             for item in batch:
                 if item is STOP:
                     self.advance()
@@ -158,12 +150,17 @@ class VenueWorker:
             return None
         return max(0.0, (min(due) - self._clock.now_ns()) / 1e9)
 
-    def _now(self) -> int:
+    def _tick(self) -> int:
+        """Read the clock (never backwards): at the start of a batch and in advance."""
         self._now_ns = max(self._now_ns, self._clock.now_ns())
         return self._now_ns
 
+    def _now(self) -> int:
+        """The time of the batch (or of the last advance): one clock read per batch."""
+        return self._now_ns
+
     def advance(self) -> None:
-        now = self._now()
+        now = self._tick()
         if self._liquidity:
             if self._next_liquidity_ns is None:
                 self._next_liquidity_ns = now
@@ -177,7 +174,9 @@ class VenueWorker:
             again = False
             for delivery in self.exchange.advance_to(now):
                 report = delivery.report
-                if isinstance(report, StatusAnswer):
+                if type(report) is MatchReport:
+                    self.send_report(report)
+                elif isinstance(report, StatusAnswer):
                     self._answer_status(report)
                 elif isinstance(report, MassStatusAnswer):
                     mass_cancel = self._mass_cancels.pop(id(report.query), None)
@@ -193,13 +192,15 @@ class VenueWorker:
 
     # ------------------------------------------------------------------ inbound
     def _handle(self, item: object) -> None:
-        if isinstance(item, Control):
-            try:
-                item.done.set_result(item.work(self))
-            except Exception as error:  # the caller sees it through the future
-                item.done.set_exception(error)
+        if type(item) is not Inbound:
+            if isinstance(item, Control):
+                try:
+                    item.done.set_result(item.work(self))
+                except Exception as error:  # the caller sees it through the future
+                    item.done.set_exception(error)
             return
-        if not isinstance(item, Inbound) or item.kind != "app":
+        assert isinstance(item, Inbound)
+        if item.kind != "app":
             return
         entry = self._sessions.get(item.session)
         if entry is None:
@@ -207,7 +208,8 @@ class VenueWorker:
         session_id, owner = entry
         try:
             fields = fields_from_engine(item.raw)
-            self._journal_in(item, owner, fields)
+            if self._journal is not None:
+                self._journal_in(item, owner, fields)
             if fields.msg_type in _COMMANDS:
                 self._to_exchange(decode.decode_command(fields), owner)
             elif fields.msg_type == status.ORDER_STATUS_REQUEST:
@@ -224,14 +226,14 @@ class VenueWorker:
             self._business_reject(item.raw, str(error), session_id)
 
     def _journal_in(self, item: Inbound, owner: str, fields: Any) -> None:
-        if self._journal is None:
-            return
-        cid = fields.optional(Tag.CL_ORD_ID) or ""
-        orig = fields.optional(Tag.ORIG_CL_ORD_ID)
+        assert self._journal is not None
+        values = fields.values
+        cid = values.get(Tag.CL_ORD_ID) or ""
         if fields.msg_type == MsgType.NEW_ORDER_SINGLE:
-            lineage = Lineage(cid, fields.optional(Tag.ACCOUNT) or "", "")
+            lineage = Lineage(cid, values.get(Tag.ACCOUNT) or "", "")
         else:
-            lineage = self._roots.get((owner, orig or cid), Lineage(orig or cid))
+            root = values.get(Tag.ORIG_CL_ORD_ID) or cid
+            lineage = self._roots.get((owner, root)) or Lineage(root)
         self._roots[(owner, cid)] = lineage
         self._journal.append(
             recorded_ns=item.received_ns,
@@ -240,13 +242,6 @@ class VenueWorker:
             raw=item.raw,
             lineage=lineage,
         )
-
-    def _queue_status(self, fields: Any, owner: str) -> None:
-        cid, _, symbol, side, request_id = status.decode_status_request(fields)
-        query = StatusQuery(
-            client_order_id=cid, symbol=symbol, side=side, request_id=request_id or ""
-        )
-        self._to_exchange(query, owner)
 
     def _to_exchange(self, command: VenueCommand | Query, owner: str) -> None:
         """To the exchange in the owner's order; held back while a mass cancel of the
@@ -258,89 +253,6 @@ class VenueWorker:
         else:
             self.exchange.send(command, owner=owner, sent_ns=self._now())
 
-    # ------------------------------------------------------------------ mass cancel
-    def _queue_mass_cancel(self, fields: Any, owner: str) -> None:
-        """35=q: learn the owner's working orders in turn (a mass status query through
-        the exchange), then cancel each (:meth:`_cancel_working`)."""
-        cid = fields.require(Tag.CL_ORD_ID)
-        kind = fields.require(MASS_CANCEL_REQUEST_TYPE)
-        symbol = fields.optional(Tag.SYMBOL)
-        if kind not in (CANCEL_ALL, CANCEL_FOR_SECURITY) or (
-            kind == CANCEL_FOR_SECURITY and not symbol
-        ):
-            reason = NOT_SUPPORTED if kind != CANCEL_FOR_SECURITY else UNKNOWN_SECURITY
-            self._mass_cancel_report(owner, cid, kind, 0, reason)
-            return
-        side = SIDE_FROM_FIX.get(fields.optional(Tag.SIDE) or "")
-        query = MassStatusQuery(cid, symbol if kind == CANCEL_FOR_SECURITY else None, side)
-        self._mass_cancels[id(query)] = (query, kind)
-        self._to_exchange(query, owner)
-        self._held.setdefault(owner, [])
-
-    def _cancel_working(self, answer: MassStatusAnswer, kind: str) -> None:
-        """The 35=r, then one cancel per working order the answer lists, then what the
-        owner sent after the mass cancel (held until now)."""
-        owner, query, now = answer.owner, answer.query, self._now()
-        self._mass_cancel_report(owner, query.request_id, kind, len(answer.states))
-        for n, state in enumerate(answer.states, start=1):
-            cancel = CancelOrder(
-                client_order_id=f"{query.request_id}.{n}",
-                orig_client_order_id=state.client_order_id,
-                symbol=state.symbol,
-                side=state.side,
-                ts_ns=answer.ts_ns,
-            )
-            self.exchange.send(cancel, owner=owner, sent_ns=now)
-        held = self._held.pop(owner, [])
-        for k, command in enumerate(held):
-            self.exchange.send(command, owner=owner, sent_ns=now)
-            if id(command) in self._mass_cancels:  # another mass cancel: hold again
-                self._held[owner] = held[k + 1 :]
-                break
-
-    def _mass_cancel_report(
-        self, owner: str, cid: str, kind: str, affected: int, reason: str | None = None
-    ) -> None:
-        session_id = self._session_of_owner.get(owner)
-        if session_id is None:
-            return
-        self._mass_cancel_count += 1
-        order_id = f"{self.exchange.engine.config.order_id_prefix}MC{self._mass_cancel_count}"
-        body = mass_cancel_report(
-            cid, order_id, kind, affected=affected, ts_ns=self._now(), reject_reason=reason
-        )
-        lineage = self._roots.get((owner, cid), Lineage(cid))
-        self._send(owner, session_id, MASS_CANCEL_REPORT, body, lineage)
-
-    def _answer_status(self, answer: StatusAnswer) -> None:
-        state, query = answer.state, answer.query
-        if state is None:
-            report = unknown_order_report(query, answer.ts_ns)
-        else:
-            report = status_report(state, answer.ts_ns, request_id=query.request_id or None)
-        self._send_status(answer.owner, report, query.client_order_id)
-
-    def _answer_mass_status(self, answer: MassStatusAnswer) -> None:
-        """One report per working order, the last flagged; a single one if none."""
-        query, total = answer.query, len(answer.states)
-        if not answer.states:
-            report = no_order_report(query, answer.ts_ns)
-            self._send_status(answer.owner, report, "")
-        for n, state in enumerate(answer.states, start=1):
-            mass = (query.request_id, total, n == total)
-            report = status_report(state, answer.ts_ns, mass=mass)
-            self._send_status(answer.owner, report, state.client_order_id)
-
-    def _send_status(self, owner: str, report: status.OrderStatusReport, cid: str) -> None:
-        session_id = self._session_of_owner.get(owner)
-        if session_id is None:
-            return
-        self._status_count += 1
-        exec_id = f"{self.exchange.engine.config.exec_id_prefix}S{self._status_count}"
-        body = status.order_status_report(report, exec_id)
-        lineage = self._roots.get((owner, cid), Lineage())
-        self._send(owner, session_id, MsgType.EXECUTION_REPORT, body, lineage)
-
     def _business_reject(self, raw: str, reason: str, session_id: fix.SessionID) -> None:
         fields = fields_from_engine(raw)
         body = status.business_message_reject(fields.seq_num, fields.msg_type, reason)
@@ -350,18 +262,20 @@ class VenueWorker:
     # ------------------------------------------------------------------ outbound
     def send_report(self, report: MatchReport) -> None:
         self._remember(report)
-        if report.state.client_order_id in self.suppressed or (
-            report.event.client_order_id in self.suppressed
+        owner = report.state.owner
+        if self.suppressed and (
+            report.state.client_order_id in self.suppressed
+            or report.event.client_order_id in self.suppressed
         ):
-            self._log.event(report.owner, f"fault: report {report.exec_id} suppressed")
+            self._log.event(owner, f"fault: report {report.exec_id} suppressed")
             return
-        session_id = self._session_of_owner.get(report.owner)
+        session_id = self._session_of_owner.get(owner)
         if session_id is None:
             return
         msg_type, body = report_message(report)
         cid = report.event.client_order_id
-        lineage = self._roots.get((report.owner, cid), Lineage(cid))
-        self._send(report.owner, session_id, msg_type, body, lineage)
+        lineage = self._roots.get((owner, cid)) or Lineage(cid)
+        self._send(owner, session_id, msg_type, body, lineage)
 
     def _remember(self, report: MatchReport) -> None:
         """Log the order's new state (orders the venue never accepted have no OrderID)."""
@@ -382,33 +296,33 @@ class VenueWorker:
         owner: str,
         session_id: fix.SessionID,
         msg_type: str,
-        body: list[tuple[int, str]],
+        body: list[tuple[int, str]] | str,
         lineage: Lineage,
         header: list[tuple[int, str]] | None = None,
     ) -> None:
-        message = build_message(msg_type, body, header or ())
+        if header:
+            message = build_message(msg_type, body, header)
+        else:  # the common case: this thread's reusable Message, parsed in place
+            message = build_reused_message(msg_type, body)
         take_sent_text()  # forget any earlier one: the next is this message's
         try:
             fix.Session.sendToTarget(message, session_id)
         except fix.SessionNotFound:
             self._log.event(owner, "no session to send a report to")
             return
-        self._last_sent[owner] = _Sent(msg_type, body, message)
+        raw = take_sent_text() or message.toString()
+        self._last_sent[owner] = (msg_type, body, raw)
         self.sent[owner] = self.sent.get(owner, 0) + 1
         if self._journal is not None:
             session = self._session_text_of_owner.get(owner) or session_id.toString()
             self._journal.append(
-                recorded_ns=self._now(),
-                session=session,
-                direction="out",
-                raw=take_sent_text() or message.toString(),
-                lineage=lineage,
+                recorded_ns=self._now(), session=session, direction="out", raw=raw, lineage=lineage
             )
 
     def resend_last(self, owner: str, *, resend: bool) -> str:
         """Send the last message to ``owner`` again, flagged PossDup (or PossResend)."""
-        sent = self._last_sent[owner]
-        header = possible_duplicate_header(sent.message, resend=resend)
+        msg_type, body, original = self._last_sent[owner]
+        header = possible_duplicate_header(original, resend=resend)
         session_id = self._session_of_owner[owner]
-        self._send(owner, session_id, sent.msg_type, sent.body, Lineage(), header)
-        return sent.message.toString()
+        self._send(owner, session_id, msg_type, body, Lineage(), header)
+        return original

@@ -127,23 +127,27 @@ class SimulatedExchange:
         if self._now_ns is not None and ts_ns < self._now_ns:
             raise ValueError(f"time moves forward only: expected >= {self._now_ns}, was {ts_ns}")
         self._now_ns = ts_ns
-        while self._pending and self._pending[0][0] <= ts_ns:
-            at, _, arrival = heapq.heappop(self._pending)
+        pending, outbox, last_delivery = self._pending, self._outbox, self._last_delivery
+        pop, push, report_delay = heapq.heappop, heapq.heappush, self._latency.report_delay_ns
+        while pending and pending[0][0] <= ts_ns:
+            at, _, arrival = pop(pending)
             for report in self._process(arrival, at):
                 owner = report.owner
-                due = at + self._latency.report_delay_ns()
-                deliver = max(due, self._last_delivery.get(owner, 0))
-                self._last_delivery[owner] = deliver
-                heapq.heappush(self._outbox, (deliver, next(self._order), report))
+                due = at + report_delay()
+                deliver = max(due, last_delivery.get(owner, 0))
+                last_delivery[owner] = deliver
+                push(outbox, (deliver, next(self._order), report))
         delivered: list[Delivery] = []
-        while self._outbox and self._outbox[0][0] <= ts_ns:
-            at, _, report = heapq.heappop(self._outbox)
+        while outbox and outbox[0][0] <= ts_ns:
+            at, _, report = pop(outbox)
             delivered.append(Delivery(report, at))
         return delivered
 
     def _process(self, arrival: _Arrival, at: int) -> list[Answer]:
         if arrival.update is not None:
             return list(self.engine.apply(arrival.update))
+        if type(arrival.command) is SubmitOrder:  # the common case, before the matches
+            return self.engine.submit(arrival.command, now_ns=at, owner=arrival.owner)
         match arrival.command:
             case StatusQuery() as query:
                 state = self.engine.order(query.client_order_id, arrival.owner)

@@ -82,18 +82,22 @@ class VenueOrder:
         return self.filled_tick_lots * self.instrument.tick_size / self.filled_lots
 
     def state(self) -> OrderState:
+        instrument = self.instrument
+        ticks, filled = self.price_ticks, self.filled_lots
         return OrderState(
             owner=self.owner,
             client_order_id=self.client_order_id,
             order_id=self.order_id,
-            symbol=self.symbol,
+            symbol=instrument.symbol,
             side=self.side,
             order_type=self.order_type,
             time_in_force=self.time_in_force,
-            limit_price=self.limit_price,
-            quantity=lots_to_quantity(self.quantity_lots, self.instrument),
-            filled_quantity=lots_to_quantity(self.filled_lots, self.instrument),
-            average_price=self.average_price(),
+            limit_price=None if ticks is None else ticks_to_price(ticks, instrument),
+            quantity=lots_to_quantity(self.quantity_lots, instrument),
+            filled_quantity=lots_to_quantity(filled, instrument),
+            average_price=(
+                0.0 if filled == 0 else self.filled_tick_lots * instrument.tick_size / filled
+            ),
             status=self.status,
         )
 

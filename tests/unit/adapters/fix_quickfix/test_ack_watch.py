@@ -82,3 +82,38 @@ class TestAckWatch:
         acks.check(tracker, now_s=6.0)  # unanswered: asked after
         assert acks.resend_if_unknown(answer("a", known=False), now_s=6.1) is False
         assert [m for m, _ in sent] == ["H"] and not acks.pending
+
+
+class _CountingOrders(dict):
+    """A tracker's order dict that counts look-ups."""
+
+    looked_up = 0
+
+    def get(self, key, default=None):
+        self.looked_up += 1
+        return super().get(key, default)
+
+
+class TestAckWatchCost:
+    def test_a_check_stops_at_the_first_order_still_inside_its_timeout(self):
+        cids = [f"c{n}" for n in range(1000)]
+        tracker = tracker_with(*cids)
+        acks, sent = watch(timeout_s=2.0)
+        for n, cid in enumerate(cids):
+            acks.sent(cid, BODY, Lineage(cid), now_s=n / 1000)
+        for cid in cids[:10]:
+            tracker.orders[cid].status = OrderStatus.NEW
+        tracker.orders = _CountingOrders(tracker.orders)
+        acks.check(tracker, now_s=1.0)
+        assert tracker.orders.looked_up == 11, "ten acknowledged, then the first young one"
+        assert sent == [] and acks.pending
+
+    def test_an_order_asked_after_moves_behind_younger_ones(self):
+        tracker = tracker_with("a", "b")
+        acks, sent = watch(timeout_s=2.0)
+        acks.sent("a", BODY, Lineage("a"), now_s=0.0)
+        acks.sent("b", BODY, Lineage("b"), now_s=1.0)
+        acks.check(tracker, now_s=2.5)  # a: asked
+        acks.check(tracker, now_s=3.5)  # b: asked; a is not due again until 4.5
+        acks.check(tracker, now_s=4.6)  # a again
+        assert [body[Tag.CL_ORD_ID] for _, body in sent] == ["a", "b", "a"]

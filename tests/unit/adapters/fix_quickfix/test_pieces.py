@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from emp.adapters.fix_quickfix import Backoff, DuckDBAuditJournal, Lineage, Secret, redact_fix
+from emp.adapters.fix_quickfix.credentials import SECRET_TAGS
 from emp.domain.errors import InvalidConfiguration
 from emp.ports.store_errors import StoreUnavailable
 
@@ -24,6 +25,12 @@ class TestRedaction:
         piped = LOGON.replace("\x01", "|")
         assert redact_fix(piped).count("***") == 2
         assert "553=bob" in redact_fix(LOGON)
+
+    @pytest.mark.parametrize("tag", SECRET_TAGS)
+    def test_every_secret_tag_is_masked_wherever_it_stands(self, tag):
+        for text in (f"{tag}=s3cret\x01", f"8=FIX.4.4\x0135=A\x01{tag}=s3cret\x0110=1\x01"):
+            assert "s3cret" not in redact_fix(text)
+            assert f"{tag}=***" in redact_fix(text)
 
     def test_a_tag_ending_in_554_is_left_alone(self):
         assert redact_fix("8=FIX.4.4\x011554=keep\x01") == "8=FIX.4.4\x011554=keep\x01"
@@ -175,6 +182,28 @@ class TestAuditJournalWriter:
         assert reopened.verify() == 1200
         assert len({r["cl_ord_id"] for r in reopened.rows()}) == 1200
         reopened.close()
+
+    def test_spooled_batches_are_taken_in_and_a_batch_cut_short_is_dropped(self, tmp_path):
+        path = tmp_path / "audit.duckdb"
+        writer = DuckDBAuditJournal(path, flush_interval_s=0.005)
+        for n in range(3):  # kept until the writer starts: one batch
+            writer.append(recorded_ns=n, session="S", direction="in", raw=f"35=8\x0111=b{n}\x01")
+        writer.open()
+        deadline = time.monotonic() + 5
+        while writer.pending and time.monotonic() < deadline:
+            time.sleep(0.005)
+        spool = (tmp_path / "audit.duckdb.spool").read_text()
+        writer._connection.close()  # a crash: the spool stays, not taken in
+        writer._connection = None
+        writer._stopping.set()
+        assert spool.count("\n") == 1, "three messages, one batch line"
+        (tmp_path / "audit.duckdb.spool").write_text(spool + '[[4, 9, "S", "in"')
+        journal = DuckDBAuditJournal(path)
+        journal.open()
+        try:
+            assert [r["cl_ord_id"] for r in journal.rows()] == ["b0", "b1", "b2"]
+        finally:
+            journal.close()
 
     def test_a_spool_left_by_a_crash_is_taken_in_at_the_next_open(self, tmp_path):
         path = tmp_path / "audit.duckdb"

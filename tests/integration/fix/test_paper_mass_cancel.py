@@ -1,0 +1,112 @@
+"""`emp paper`'s kill switch over FIX: its cancels of one step go as one OrderMassCancelRequest
+(35=q) when they cancel every working order, one OrderCancelRequest (35=F) each otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from emp.adapters.fix_quickfix.paper import KILL_CANCEL_PREFIX, PaperFixVenue, RemoteFixVenue
+from emp.app.venue_commands import load_fix_settings
+from emp.domain.commands import CancelOrder, SubmitOrder
+from emp.domain.events import OrderAccepted, OrderCanceled, OrderFilled
+from emp.domain.matching import ladder
+from emp.domain.orders import OrderSide
+from tests.integration.fix.conftest import INSTRUMENTS, SYMBOL, message_lines, of_kind
+from tests.integration.fix.test_mass_cancel import bid
+
+BOOK = ladder(INSTRUMENTS[SYMBOL], ts_ns=0, best_bid=99.99, levels=3, size=1_000)
+BIDS = ["w0", "w1", "w2"]
+
+
+def kill_cancel(n: int, target: str) -> CancelOrder:
+    return CancelOrder(
+        client_order_id=f"{KILL_CANCEL_PREFIX}{n}",
+        orig_client_order_id=target,
+        symbol=SYMBOL,
+        side=OrderSide.BUY,
+    )
+
+
+def paper_with_bids(lab, *, mass_cancel: bool = True):
+    server = lab.server(initial=[BOOK])
+    client = lab.client(server.config.port)
+    client.mass_cancel = mass_cancel
+    paper = PaperFixVenue(server, client, INSTRUMENTS)
+    for n, cid in enumerate(BIDS):
+        paper.submit_order(bid(cid, 50.0 - n))
+    assert len(of_kind(paper.drain_events(), OrderAccepted)) == len(BIDS)
+    return paper, client
+
+
+def sent(client, msg_type: str) -> list[str]:
+    return [
+        line for line in message_lines(client) if f"|35={msg_type}|" in line and " OUT " in line
+    ]
+
+
+class TestKillSwitchCancelsOverFix:
+    def test_the_kill_switchs_cancels_of_every_working_order_go_as_one_mass_cancel(self, lab):
+        paper, client = paper_with_bids(lab)
+        for n, cid in enumerate(BIDS, start=1):
+            paper.cancel_order(kill_cancel(n, cid))
+        flatten = SubmitOrder(
+            client_order_id="risk-flatten-1", symbol=SYMBOL, side=OrderSide.SELL, quantity=5
+        )
+        paper.submit_order(flatten)  # the kill switch's flatten order follows its cancels
+        events = paper.drain_events()
+        assert sorted(e.client_order_id for e in of_kind(events, OrderCanceled)) == BIDS
+        assert [f.fill.client_order_id for f in of_kind(events, OrderFilled)] == ["risk-flatten-1"]
+        assert len(sent(client, "q")) == 1 and sent(client, "F") == []
+        assert "|11=risk-cancel-1-Q|" in sent(client, "q")[0]
+        assert client.tracker.open_orders() == []
+
+    def test_cancels_that_leave_an_order_working_go_one_by_one(self, lab):
+        paper, client = paper_with_bids(lab)
+        paper.cancel_order(kill_cancel(1, "w0"))
+        paper.cancel_order(kill_cancel(2, "w1"))
+        events = paper.drain_events()
+        assert sorted(e.client_order_id for e in of_kind(events, OrderCanceled)) == ["w0", "w1"]
+        assert sent(client, "q") == [] and len(sent(client, "F")) == 2
+        assert [o.client_order_id for o in client.tracker.open_orders()] == ["w2"]
+
+    @pytest.mark.parametrize("mass_cancel", [True, False])
+    def test_a_strategys_own_cancels_and_a_client_without_mass_cancel_send_35_f(
+        self, lab, mass_cancel
+    ):
+        paper, client = paper_with_bids(lab, mass_cancel=mass_cancel)
+        for n, cid in enumerate(BIDS, start=1):
+            prefix = "strategy-cancel-" if mass_cancel else KILL_CANCEL_PREFIX
+            paper.cancel_order(
+                CancelOrder(
+                    client_order_id=f"{prefix}{n}",
+                    orig_client_order_id=cid,
+                    symbol=SYMBOL,
+                    side=OrderSide.BUY,
+                )
+            )
+        events = paper.drain_events()
+        assert len(of_kind(events, OrderCanceled)) == len(BIDS)
+        assert sent(client, "q") == [] and len(sent(client, "F")) == len(BIDS)
+
+    def test_a_remote_venue_session_batches_the_same_way(self, lab):
+        server = lab.server(initial=[BOOK])
+        client = lab.client(server.config.port)
+        client.mass_cancel = True
+        remote = RemoteFixVenue(client)
+        for n, cid in enumerate(BIDS):
+            remote.submit_order(bid(cid, 50.0 - n))
+        remote.drain_events()
+        for n, cid in enumerate(BIDS, start=1):
+            remote.cancel_order(kill_cancel(n, cid))
+        events = remote.drain_events()
+        assert len(of_kind(events, OrderCanceled)) == len(BIDS)
+        assert len(sent(client, "q")) == 1 and sent(client, "F") == []
+
+
+class TestMassCancelSetting:
+    def test_mass_cancel_is_on_unless_the_environment_turns_it_off(self, monkeypatch):
+        for key in ("EMP_FIX_MASS_CANCEL", "EMP_FIX_PASSWORD", "EMP_FIX_USERNAME"):
+            monkeypatch.delenv(key, raising=False)
+        assert load_fix_settings().mass_cancel is True
+        monkeypatch.setenv("EMP_FIX_MASS_CANCEL", "false")
+        assert load_fix_settings().mass_cancel is False
