@@ -8,23 +8,25 @@ book is live and whose best ``levels`` levels changed gives a
 :class:`~emp.domain.matching.TradePrint` (its aggressor: BUY at or above the best ask
 shown before it, SELL at or below the best bid, else the side nearer its price), both at
 the message's SendingTime. A stale book (a gap, before its snapshot) gives nothing until
-it recovers. The updates drive :class:`~emp.app.engine.BarEventEngine` (no bars) with the
-book venue (:class:`~emp.adapters.book_sim.BookSimulatedVenue`: orders walk the recorded
-depth after the latency), the run's risk manager and the strategy's ``on_book``; the
-report and the ``--json`` line are those of a bar backtest (the equity curve has one
-point per update time; regimes and regret read the first symbol's mids).
+it recovers. The updates are parsed once into a :class:`~emp.app.book_spool.BookSpool`
+(chunks in a temporary file, removed after the run; the symbols, counts, time range and
+marks the run needs beforehand kept as small numpy arrays) and streamed back, a chunk at a
+time, to :class:`~emp.app.engine.BarEventEngine` (no bars) with the book venue
+(:class:`~emp.adapters.book_sim.BookSimulatedVenue`: orders walk the recorded depth after
+the latency), the run's risk manager and the strategy's ``on_book``; the report and the
+``--json`` line are those of a bar backtest (the equity curve has one point per update
+time; regimes and regret read the first symbol's mids).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from emp.adapters.book_sim import BookSimulatedVenue
+from emp.adapters.book_sim import BookSimulatedVenue, BookVenueConfig
 from emp.adapters.md_replay import FileReplayMarketData
 from emp.app.backtest import (
     BOOK_FILL,
@@ -35,10 +37,10 @@ from emp.app.backtest import (
 )
 from emp.app.backtest_data import BarStream
 from emp.app.backtest_report import write_report
+from emp.app.book_spool import BookSpool
 from emp.app.containers import Container
 from emp.app.demo import failed_runs_recorded, risk_settings, start_run
 from emp.app.engine import BarEventEngine, ProgressCallback
-from emp.app.engine_book import update_price
 from emp.app.kill_signals import run_kill_signal
 from emp.app.plugins import PluginCatalog
 from emp.app.settings import EmpSettings
@@ -55,7 +57,7 @@ from emp.domain.market_data import (
 from emp.domain.matching import BookSnapshot, MarketUpdate, TradePrint
 from emp.domain.orders import OrderSide
 from emp.domain.risk import build_risk_manager
-from emp.domain.strategy import coerce_parameters
+from emp.domain.strategy import Strategy, coerce_parameters
 
 BOOK_DATA_NOTE = (
     "book data: a recorded FIX book replayed through the venue simulator's matching "
@@ -80,44 +82,70 @@ class _Instruments(dict[str, Instrument]):
         return self[symbol]
 
 
+class RecordedBookUpdates:
+    """The recording's book updates (the module doc), parsed as they are iterated.
+
+    ``symbols``: every symbol the recording named so far, sorted (all of them once the
+    iteration has ended), with or without live book data.
+    """
+
+    def __init__(self, path: Path, *, levels: int, tick_size: float, lot_size: float) -> None:
+        self._path = path
+        self._levels = levels
+        self._instruments = _Instruments(tick_size, lot_size)
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self._instruments)
+
+    def __iter__(self) -> Iterator[MarketUpdate]:
+        levels = self._levels
+        sync = BookSynchronizer(self._instruments)
+        port = FileReplayMarketData(self._path)
+        shown: dict[str, BookSnapshot] = {}
+        while not port.exhausted:
+            for message in port.drain_events(limit=4096):
+                sync.on_message(message)
+                if isinstance(message, MdSnapshot):
+                    touched = [message.symbol]
+                elif isinstance(message, MdIncrement):
+                    touched = list(dict.fromkeys(message.entries.symbols))
+                else:
+                    touched = []
+                for event in sync.drain_events():
+                    if isinstance(event, SnapshotRequested):
+                        port.request_snapshot(event.symbol)
+                    elif isinstance(event, TradeReported) and event.size > 0:
+                        yield _trade(event, shown.get(event.symbol), message.ts_ns)
+                for symbol in touched:
+                    if symbol not in sync.symbols or sync.is_stale(symbol):
+                        continue
+                    book = sync.book(symbol)
+                    snapshot = BookSnapshot(
+                        symbol=symbol,
+                        ts_ns=message.ts_ns,
+                        bids=tuple((lv.price, lv.size) for lv in book.depth(EntryType.BID, levels)),
+                        asks=tuple(
+                            (lv.price, lv.size) for lv in book.depth(EntryType.OFFER, levels)
+                        ),
+                    )
+                    before = shown.get(symbol)
+                    if before is None or (before.bids, before.asks) != (
+                        snapshot.bids,
+                        snapshot.asks,
+                    ):
+                        shown[symbol] = snapshot
+                        yield snapshot
+
+
 def recorded_book_updates(
     path: Path, *, levels: int, tick_size: float, lot_size: float
 ) -> tuple[list[MarketUpdate], list[str]]:
-    """The recording as book updates (the module doc) and the symbols it names, sorted."""
-    instruments = _Instruments(tick_size, lot_size)
-    sync = BookSynchronizer(instruments)
-    port = FileReplayMarketData(path)
-    shown: dict[str, BookSnapshot] = {}
-    updates: list[MarketUpdate] = []
-    while not port.exhausted:
-        for message in port.drain_events(limit=4096):
-            sync.on_message(message)
-            if isinstance(message, MdSnapshot):
-                touched = [message.symbol]
-            elif isinstance(message, MdIncrement):
-                touched = list(dict.fromkeys(message.entries.symbols))
-            else:
-                touched = []
-            for event in sync.drain_events():
-                if isinstance(event, SnapshotRequested):
-                    port.request_snapshot(event.symbol)
-                elif isinstance(event, TradeReported) and event.size > 0:
-                    updates.append(_trade(event, shown.get(event.symbol), message.ts_ns))
-            for symbol in touched:
-                if symbol not in sync.symbols or sync.is_stale(symbol):
-                    continue
-                book = sync.book(symbol)
-                snapshot = BookSnapshot(
-                    symbol=symbol,
-                    ts_ns=message.ts_ns,
-                    bids=tuple((lv.price, lv.size) for lv in book.depth(EntryType.BID, levels)),
-                    asks=tuple((lv.price, lv.size) for lv in book.depth(EntryType.OFFER, levels)),
-                )
-                before = shown.get(symbol)
-                if before is None or (before.bids, before.asks) != (snapshot.bids, snapshot.asks):
-                    shown[symbol] = snapshot
-                    updates.append(snapshot)
-    return updates, sorted(instruments)
+    """The recording as a list of book updates and the symbols it names, sorted (for tests
+    and small recordings: a run streams them through a :class:`BookSpool`)."""
+    recorded = RecordedBookUpdates(path, levels=levels, tick_size=tick_size, lot_size=lot_size)
+    updates = list(recorded)
+    return updates, recorded.symbols
 
 
 def _trade(event: TradeReported, before: BookSnapshot | None, ts_ns: int) -> TradePrint:
@@ -148,14 +176,13 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reference_stream(updates: list[MarketUpdate], symbol: str) -> BarStream:
+def _reference_stream(spool: BookSpool, symbol: str) -> BarStream:
     """The first symbol's marks as the report's reference series (regimes, regret)."""
     stream = BarStream(iter(()), symbol)
-    marks = [(u.ts_ns, update_price(u)) for u in updates if u.symbol == symbol]
-    priced = [(ts, p) for ts, p in marks if p is not None]
-    if priced:
-        stream.ts.append(np.asarray([ts for ts, _ in priced], dtype=np.int64))
-        stream.closes.append(np.asarray([p for _, p in priced], dtype=float))
+    ts, closes = spool.marks(symbol)
+    if ts.size:
+        stream.ts.append(ts)
+        stream.closes.append(closes)
     return stream
 
 
@@ -183,20 +210,47 @@ def run_book_backtest(
     params = {**spec.parameters, **coerce_parameters(spec, request.params)}
     strategy = spec.build(params)
     book = book_config(settings, request)
-    updates, symbols = recorded_book_updates(
-        Path(path), levels=request.book_levels, tick_size=settings.tick_size,
-        lot_size=settings.lot_size,
-    )  # fmt: skip
-    if not updates:
-        raise InvalidConfiguration(f"the recording {path} holds no live book data")
-    if request.symbols:
-        wanted = set(request.symbols)
-        updates = [u for u in updates if u.symbol in wanted]
-        symbols = [s for s in symbols if s in wanted]
-        if not updates:
-            raise InvalidConfiguration(
-                f"the recording {path} has no book data for {', '.join(sorted(wanted))}"
-            )
+    with BookSpool() as spool:
+        recorded = RecordedBookUpdates(
+            Path(path), levels=request.book_levels, tick_size=settings.tick_size,
+            lot_size=settings.lot_size,
+        )  # fmt: skip
+        spool.write(recorded)
+        symbols = recorded.symbols
+        if not spool.count():
+            raise InvalidConfiguration(f"the recording {path} holds no live book data")
+        wanted: set[str] | None = None
+        if request.symbols:
+            wanted = set(request.symbols)
+            symbols = [s for s in symbols if s in wanted]
+            if not spool.count(wanted):
+                raise InvalidConfiguration(
+                    f"the recording {path} has no book data for {', '.join(sorted(wanted))}"
+                )
+        return _run_spooled(
+            settings, container, catalog, request, progress, path=Path(path), spool=spool,
+            wanted=wanted, symbols=symbols, strategy_name=spec.name, params=params,
+            strategy=strategy, book=book,
+        )  # fmt: skip
+
+
+def _run_spooled(
+    settings: EmpSettings,
+    container: Container,
+    catalog: PluginCatalog,
+    request: BacktestRequest,
+    progress: ProgressCallback | None,
+    *,
+    path: Path,
+    spool: BookSpool,
+    wanted: set[str] | None,
+    symbols: list[str],
+    strategy_name: str,
+    params: dict[str, Any],
+    strategy: Strategy,
+    book: BookVenueConfig,
+) -> BacktestOutcome:
+    """The run itself, on the spooled updates (of ``wanted`` symbols; ``None``: all)."""
     instruments = InstrumentRegistry(
         Instrument(symbol=s, tick_size=settings.tick_size, lot_size=settings.lot_size)
         for s in symbols
@@ -205,12 +259,12 @@ def run_book_backtest(
     risk = build_risk_manager(risk_config)
     data_hash = file_hash(Path(path))
     config: dict[str, Any] = {
-        "strategy": spec.name,
+        "strategy": strategy_name,
         "params": params,
         "symbols": symbols,
         "data_source": f"book:{Path(path).name}",
         "data_hash": data_hash,
-        "range_ns": [updates[0].ts_ns, updates[-1].ts_ns],
+        "range_ns": list(spool.time_range(wanted) or ()),
         "seed": None,
         "venue": "book_sim",
         "fill_model": BOOK_FILL,
@@ -228,7 +282,7 @@ def run_book_backtest(
         "instruments": {"tick_size": settings.tick_size, "lot_size": settings.lot_size},
         "book": {
             "levels": request.book_levels,
-            "updates": len(updates),
+            "updates": spool.count(wanted),
             "queue_model": book.queue_model.value,
             "entry_latency_ns": book.entry_latency_ns,
             "report_latency_ns": book.report_latency_ns,
@@ -241,7 +295,7 @@ def run_book_backtest(
     run_store, run_id, started_ns = start_run(
         container,
         kind="backtest",
-        strategy=spec.name,
+        strategy=strategy_name,
         config=config,
         seed=None,
         data_hash=data_hash,
@@ -263,7 +317,7 @@ def run_book_backtest(
             metrics=container.metrics(),
             kill_signal=kill_signal,
             account=request.account,
-            book_updates=updates,
+            book_updates=spool.read(wanted),
         ).run(progress)
         result.notes.insert(0, BOOK_DATA_NOTE)
         summary, artifacts, analysis = write_report(
@@ -272,7 +326,7 @@ def run_book_backtest(
             started_ns=started_ns,
             config=config,
             regimes=None,
-            stream=_reference_stream(updates, symbols[0]),
+            stream=_reference_stream(spool, symbols[0]),
             result=result,
             fill_liquidity=venue.fill_liquidity,
         )

@@ -11,7 +11,7 @@ import pytest
 from emp.adapters.fix_codec.md_encode import encode_md
 from emp.adapters.md_replay import write_raw_messages
 from emp.app.backtest import BacktestRequest, run_backtest
-from emp.app.backtest_book import recorded_book_updates
+from emp.app.backtest_book import RecordedBookUpdates, recorded_book_updates
 from emp.app.containers import build_container, close_stores
 from emp.app.plugins import make_plugin_manager
 from emp.app.settings import load_settings
@@ -20,7 +20,7 @@ from emp.domain.market_data import EntryType, MdEntries, MdIncrement, UpdateActi
 from emp.domain.matching import BookSnapshot, TradePrint
 from emp.domain.orders import OrderSide
 from tests.integration.test_backtest_book_data import MESSAGES, record_session
-from tests.unit.domain.books.streams import T0, l2_stream, snapshot_of
+from tests.unit.domain.books.streams import T0, increment_of, l2_stream, snapshot_of
 
 IDS = {"sender_comp_id": "V", "target_comp_id": "E"}
 
@@ -103,3 +103,28 @@ class TestBookBacktest:
         request = BacktestRequest(strategy="book_imbalance", book_file=tmp_path / "none.fix")
         with pytest.raises(InvalidConfiguration, match="none.fix"):
             backtest(tmp_path, request)
+
+    def test_a_recording_without_a_live_book_is_refused_with_its_path(self, tmp_path):
+        messages, _ = l2_stream(np.random.default_rng(7), 20)
+        raws = [
+            encode_md(increment_of(m, seq_num=i + 2, ts_ns=T0 + i, first_rpt=1 + i), **IDS)
+            for i, m in enumerate(messages)
+        ]  # increments only: no snapshot ever makes the book live
+        path = tmp_path / "stale.fix"
+        write_raw_messages(path, raws)
+        request = BacktestRequest(strategy="book_imbalance", book_file=path)
+        with pytest.raises(InvalidConfiguration, match="stale.fix holds no live book data"):
+            backtest(tmp_path, request)
+
+
+class TestRecordedBookUpdatesStream:
+    def test_updates_come_as_the_recording_is_read_and_symbols_once_it_ends(self, tmp_path):
+        path = tmp_path / "abc.fix"
+        record_session(path)
+        recorded = RecordedBookUpdates(path, levels=3, tick_size=0.01, lot_size=1.0)
+        stream = iter(recorded)
+        first = next(stream)
+        assert first.ts_ns == T0 and recorded.symbols == ["ABC"]
+        rest = list(stream)
+        listed, symbols = recorded_book_updates(path, levels=3, tick_size=0.01, lot_size=1.0)
+        assert [first, *rest] == listed and symbols == recorded.symbols
