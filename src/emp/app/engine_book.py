@@ -32,6 +32,7 @@ entry latency.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -165,9 +166,10 @@ class BookPath:
         timestamp, except at ``bar_ts``, whose point the bar records."""
         book = self._book
         assert book is not None
-        ts_out: list[int] = []
-        equity_out: list[float] = []
-        gross_out: list[float] = []
+        # typed arrays: 8 bytes a point (a list holds a boxed int or float per point)
+        ts_out = array("q")
+        equity_out = array("d")
+        gross_out = array("d")
         while book.next_ts is not None and (limit is None or book.next_ts <= limit):
             update = book.pop()
             ts = update.ts_ns
@@ -177,9 +179,9 @@ class BookPath:
                 equity_out.append(value[0])
                 gross_out.append(value[1])
         return (
-            np.asarray(ts_out, dtype=np.int64),
-            np.asarray(equity_out, dtype=float),
-            np.asarray(gross_out, dtype=float),
+            np.frombuffer(ts_out, dtype=np.int64).copy(),
+            np.frombuffer(equity_out, dtype=float).copy(),
+            np.frombuffer(gross_out, dtype=float).copy(),
         )
 
     def _book_step(self, update: MarketUpdate) -> tuple[float, float]:
