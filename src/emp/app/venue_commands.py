@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -212,52 +211,40 @@ def serve(
         for s in names
     }
     root = data_dir or settings.data_dir / "venue"
-    front_config = tls_front_config(
-        port,
-        certificate=tls_certificate,
-        key=tls_key,
-        client_ca=tls_client_ca,
-        allow_remote=allow_remote,
-    )
+    tls = venue_tls(fq, certificate=tls_certificate, key=tls_key, client_ca=tls_client_ca)
     config = venue_server_config(
         fq,
         settings,
         root,
-        port=port if front_config is None else front_config.backend_port,
+        port=port,
         venue_comp_id=venue_comp_id,
         client_comp_ids=tuple(_symbols(clients)),
         credentials=credentials,
         interval_ms=interval_ms,
-        # Behind a TLS front every client arrives from loopback: anything else is a
-        # direct connection to the private port, refused at Logon.
-        loopback_only=not allow_remote or front_config is not None,
+        loopback_only=not allow_remote,
+        tls=tls,
+        tls_listen_host="0.0.0.0" if allow_remote else "127.0.0.1",
     )
+
+    def tls_event(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
     server = fq.FixVenueServer(
         config,
         instruments=instruments,
         clock=SystemClock(),
         liquidity=liquidity,
         journal=fq.DuckDBAuditJournal(root / "audit.duckdb"),
+        on_tls_event=tls_event,
     )
-    front = None
-    if front_config is not None:
-        from emp.adapters.fix_quickfix.tls_front import TlsFront
-
-        def tls_event(text: str) -> None:
-            server.log.event("TLS", text)
-            print(text, file=sys.stderr, flush=True)
-
-        front = TlsFront(front_config, on_event=tls_event)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
     try:
         server.start()
-        if front is not None:
-            front.start()
         print(
-            f"serving FIX 4.4 venue {venue_comp_id} on port {port}{_tls_words(front_config)} "
+            f"serving FIX 4.4 venue {venue_comp_id} on port {port}{_tls_words(tls)} "
             f"for {', '.join(config.client_comp_ids)}; symbols {', '.join(names)}; "
             f"logs in {config.log_dir}",
             flush=True,
@@ -266,32 +253,22 @@ def serve(
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             stop.wait(0.2)
     finally:
-        try:
-            server.stop()  # logs the sessions out through the front: stop the front after
-        finally:
-            if front is not None:
-                front.stop()
+        server.stop()  # logs the sessions out through the TLS front, then stops it
     print("venue stopped", file=sys.stderr)
 
 
-def tls_front_config(
-    port: int,
-    *,
-    certificate: Path | None,
-    key: Path | None,
-    client_ca: Path | None,
-    allow_remote: bool,
+def venue_tls(
+    fq: Any, *, certificate: Path | None, key: Path | None, client_ca: Path | None
 ) -> Any:
-    """The TLS front of a served venue (``None``: plain TCP). quickfix-ssl's own acceptor
-    stops answering every client after one failed handshake, so TLS is terminated in
-    front of it (see :mod:`emp.adapters.fix_quickfix.tls_front`)."""
+    """The venue's TLS files (``None``: plain TCP), checked; the server terminates TLS in
+    a front of its acceptor (quickfix-ssl's own stops answering every client after one
+    failed handshake: see :mod:`emp.adapters.fix_quickfix.tls_front`)."""
     if (certificate is None) != (key is None):
         raise ConfigError("--tls-certificate and --tls-key go together: give both or neither")
     if certificate is None:
         if client_ca is not None:
             raise ConfigError("--tls-client-ca needs --tls-certificate and --tls-key")
         return None
-    assert key is not None
     for option, path in (
         ("--tls-certificate", certificate),
         ("--tls-key", key),
@@ -299,28 +276,12 @@ def tls_front_config(
     ):
         if path is not None and not path.is_file():
             raise ConfigError(f"{option}: expected a PEM file, was {path} (not found)")
-    quickfix_adapter()  # the fix extra's presence, worded, before the front's import
-    from emp.adapters.fix_quickfix.tls_front import TlsFrontConfig
-
-    return TlsFrontConfig(
-        listen_port=port,
-        backend_port=_free_loopback_port(),
-        certificate_file=certificate,
-        key_file=key,
-        client_ca_file=client_ca,
-        listen_host="0.0.0.0" if allow_remote else "127.0.0.1",
-    )
+    return fq.TlsFiles(certificate_file=certificate, key_file=key, ca_file=client_ca)
 
 
-def _tls_words(front_config: Any) -> str:
-    if front_config is None:
+def _tls_words(tls: Any) -> str:
+    if tls is None:
         return ""
-    if front_config.client_ca_file is None:
+    if tls.ca_file is None:
         return " (TLS)"
     return " (mutual TLS: client certificates required)"
-
-
-def _free_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -1,8 +1,10 @@
-"""FIX over TLS (quickfix-ssl): a self-signed certificate made for the test, loopback."""
+"""FIX over TLS: a self-signed certificate made for the test, loopback. The venue terminates
+TLS in a front of its plain acceptor; the client is quickfix-ssl's initiator."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -59,6 +61,24 @@ class TestTlsSessions:
         client = lab.client(server.config.port, wait=False)
         with pytest.raises(VenueDisconnected, match="We speak plain TCP; a TLS venue needs"):
             client.wait_logged_on(3)
+
+    def test_a_failed_handshake_does_not_lock_the_venue_out(self, lab, certificate):
+        # quickfix-ssl's own acceptor stopped answering everyone after one of these: the
+        # venue terminates TLS in a front of a plain acceptor instead
+        server = served_tls(lab, certificate)
+        with socket.create_connection(("127.0.0.1", server.config.port), timeout=5) as raw:
+            raw.sendall(b"8=FIX.4.4\x019=5\x0135=0\x0110=000\x01")  # plain text
+            raw.settimeout(5)
+            try:
+                answer = raw.recv(4096)
+            except ConnectionResetError:  # the front closes it, or resets it
+                answer = b""
+            assert answer == b""
+        client = lab.client(server.config.port, tls=TlsFiles(ca_file=certificate[0]))
+        client.submit_order(resting_bid("o2", qty=5))
+        collect(client, lambda e: bool(of_kind(e, OrderAccepted)))
+        events = (lab.root / "venue" / "log" / "venue-EMPSIM.events.log").read_text()
+        assert "TLS" in events and "refused" in events
 
 
 class TestTlsSettings:

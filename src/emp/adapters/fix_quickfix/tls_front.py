@@ -66,6 +66,13 @@ class TlsFrontConfig:
             )
 
 
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for the acceptor behind a front)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def server_context(config: TlsFrontConfig) -> ssl.SSLContext:
     """The server-side SSLContext: TLS >= 1.2, client certificates required iff a CA is."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -37,7 +37,8 @@ from emp.adapters.fix_quickfix.config import (
 from emp.adapters.fix_quickfix.credentials import Secret
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.peers import loopback_only
-from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
+from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings
+from emp.adapters.fix_quickfix.tls_front import TlsFront, TlsFrontConfig, free_loopback_port
 from emp.adapters.fix_quickfix.venue_orders import VenueOrderLog
 from emp.adapters.fix_quickfix.venue_worker import STOP, Control, LiquiditySource, VenueWorker
 from emp.adapters.fix_quickfix.wire import build_message
@@ -70,7 +71,14 @@ class VenueServerConfig:
         client_comp_ids: one session per client CompID allowed to log on.
         credentials: username -> password accepted at Logon; ``None`` checks nothing.
         data_dictionary: the FIX44.xml to validate against (default: quickfix's own).
-        tls: TLS files (quickfix-ssl); ``None`` serves plain TCP.
+        tls: the venue's certificate and key (and, as ``ca_file``, the CA bundle client
+            certificates must chain to: mutual TLS); ``None`` serves plain TCP. TLS is
+            terminated by a :class:`~.tls_front.TlsFront` on ``port``, in front of a plain
+            acceptor on a private loopback port: quickfix-ssl's own acceptor stops
+            answering every client after one failed handshake. ``tls.protocol`` is a
+            client setting (Python's defaults apply: TLS 1.2 and later).
+        tls_listen_host: the address the TLS front binds (``0.0.0.0``: every IPv4
+            interface); plain TCP listens on every interface whatever it says.
         liquidity_interval_ms: how often generated liquidity sources step.
         mass_status: answer OrderMassStatusRequests (35=AF); ``False`` refuses them with a
             BusinessMessageReject, as some venues do.
@@ -78,7 +86,8 @@ class VenueServerConfig:
             ``False`` refuses them with a BusinessMessageReject, as some venues do.
         loopback_only: refuse the Logon of any session while a connection to the port
             comes from a non-loopback address (quickfix 1.15 cannot bind one address, see
-            :mod:`.peers`); ``False`` serves every network the machine is on.
+            :mod:`.peers`); ``False`` serves every network the machine is on. Behind the
+            TLS front the acceptor's private port always admits loopback only.
     """
 
     port: int
@@ -93,6 +102,7 @@ class VenueServerConfig:
     mass_status: bool = True
     mass_cancel: bool = True
     loopback_only: bool = True
+    tls_listen_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         check_port(self.port)
@@ -114,6 +124,8 @@ class FixVenueServer:
         liquidity: a generated market per symbol, stepped every ``liquidity_interval_ms``.
         initial_market: updates applied before the first client arrives.
         journal: where inbound/outbound application messages are journaled.
+        on_tls_event: told (on the TLS front's threads) of each connection it accepted or
+            refused, beside the venue's event log; must not block.
     """
 
     #: The worker class run on the worker thread; a subclass may extend it (e.g. the
@@ -131,8 +143,11 @@ class FixVenueServer:
         liquidity: Mapping[str, LiquiditySource] | None = None,
         initial_market: Iterable[MarketUpdate] = (),
         journal: DuckDBAuditJournal | None = None,
+        on_tls_event: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self._on_tls_event = on_tls_event
+        self._front: TlsFront | None = None
         self._instruments = instruments
         self._clock = clock
         self._matching = matching if matching is not None else MatchingConfig()
@@ -159,16 +174,17 @@ class FixVenueServer:
         self.log.open()
         if self.journal is not None:
             self.journal.open()
+        # behind a TLS front quickfix listens on a private loopback port, in plain TCP
+        port = config.port if config.tls is None else free_loopback_port()
         defaults = {
             **common_settings(config.store_dir, resolve_dictionary(config.data_dictionary)),
             "ConnectionType": "acceptor",
-            "SocketAcceptPort": str(config.port),
+            "SocketAcceptPort": str(port),
             "SocketReuseAddress": "Y",
-            **tls_settings(config.tls, server=True),
         }
         pairs = [(config.venue_comp_id, client) for client in config.client_comp_ids]
         settings, session_ids = build_settings(defaults, pairs)
-        admit = loopback_only(config.port) if config.loopback_only else None
+        admit = loopback_only(port) if config.loopback_only or config.tls else None
         bridge = AcceptorBridge(self.log, self._clock, config.credentials, admit=admit)
         prefix = f"{config.venue_comp_id}-{self._clock.now_ns():x}-"
         matching = dataclasses.replace(
@@ -194,28 +210,58 @@ class FixVenueServer:
         self._worker.mass_cancel = config.mass_cancel
         self._worker.order_log = order_log
         store = fix.FileStoreFactory(settings)
-        acceptor_class = fix.SSLSocketAcceptor if config.tls is not None else fix.SocketAcceptor
         self._bridge = bridge
         self._keep = [settings, store, bridge, session_ids]
         self._session_ids = session_ids
         self._worker.thread.start()
         try:
-            acceptor = acceptor_class(bridge, store, settings)
+            acceptor = fix.SocketAcceptor(bridge, store, settings)
             acceptor.start()
         except (fix.ConfigError, fix.RuntimeError) as e:
             self._stop_worker()
-            raise VenueError(f"cannot start the FIX acceptor on port {config.port}: {e}") from e
+            raise VenueError(f"cannot start the FIX acceptor on port {port}: {e}") from e
         self._acceptor = acceptor
+        if config.tls is not None:
+            try:
+                self._front = self._start_front(config.tls, port)
+            except Exception:
+                self.stop()
+                raise
+
+    def _start_front(self, tls: TlsFiles, backend_port: int) -> TlsFront:
+        if tls.certificate_file is None or tls.key_file is None:
+            raise VenueError("a TLS venue needs its certificate_file and key_file")
+        front_config = TlsFrontConfig(
+            listen_port=self.config.port,
+            backend_port=backend_port,
+            certificate_file=tls.certificate_file,
+            key_file=tls.key_file,
+            client_ca_file=tls.ca_file,
+            listen_host=self.config.tls_listen_host,
+        )
+        front = TlsFront(front_config, on_event=self._tls_event)
+        front.start()
+        return front
+
+    def _tls_event(self, text: str) -> None:
+        self.log.event("TLS", text)
+        if self._on_tls_event is not None:
+            self._on_tls_event(text)
 
     def stop(self) -> None:
         """Stop quickfix, then the worker; flush the logs and the journal. Idempotent."""
         acceptor, self._acceptor = self._acceptor, None
+        front, self._front = self._front, None
         try:
-            if acceptor is not None:
-                try:
-                    self._logout_all(timeout_s=2.0)
-                finally:
-                    acceptor.stop(True)
+            try:
+                if acceptor is not None:
+                    try:
+                        self._logout_all(timeout_s=2.0)
+                    finally:
+                        acceptor.stop(True)
+            finally:  # after the Logouts, which go out through the front
+                if front is not None:
+                    front.stop()
         finally:
             try:
                 self._stop_worker()
