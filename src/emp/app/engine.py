@@ -150,6 +150,7 @@ class BarEventEngine(BookPath, OrderPath, RiskPath):
                 step=self._quiet_step,
                 settle=self._quiet_settle,
                 busy=self._quiet_busy,
+                next_timer=self._next_timer_ns,
             )
             if fast_forward
             and self._book is None
@@ -284,8 +285,11 @@ class BarEventEngine(BookPath, OrderPath, RiskPath):
         route = self._route
         risk_step = self._risk_step
         keeper = self._keeper if self._keeper.per_bar else None
+        timers = ctx.timers.pending  # the live heap: no call per bar while none is set
         step = offset
         for ts, bars_now in zip(times, steps, strict=True):
+            if timers and timers[0][0] <= ts:
+                self._fire_timers(ts)
             advance(ts)
             ctx.ts_ns = ts
             if keeper is not None:
@@ -325,6 +329,9 @@ class BarEventEngine(BookPath, OrderPath, RiskPath):
     # ------------------------------------------------------- quiet stretches
     def _quiet_busy(self) -> bool:
         return bool(self._working) or self._risk.needs_every_bar
+
+    def _next_timer_ns(self) -> int | None:
+        return self._ctx.timers.next_ns
 
     def _quiet_step(
         self,

@@ -121,6 +121,7 @@ class BookPath:
     _process_events: Callable[[], None]
     _execute: Callable[..., None]
     _strategy_error: Callable[..., Exception]
+    _fire_timers: Callable[[int], None]
 
     def _book_window(
         self,
@@ -187,6 +188,9 @@ class BookPath:
     def _book_step(self, update: MarketUpdate) -> tuple[float, float]:
         """The module doc's five steps for one update; returns (equity, gross exposure)."""
         ts = update.ts_ns
+        timers = self._ctx.timers.pending
+        if timers and timers[0][0] <= ts:  # the strategy's timers due by now fire first
+            self._fire_timers(ts)
         self._clock.advance_to(ts)
         ctx = self._ctx
         ctx.ts_ns = ts

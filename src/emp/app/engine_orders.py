@@ -141,6 +141,26 @@ class OrderPath:
             self._risk_resizes += 1
         self._send(order)
 
+    def _fire_timers(self, until_ts: int) -> None:
+        """The strategy's timers due at or before ``until_ts``, each at its own time (the
+        clock moves to it): ``on_timer``, its intents routed at the marks, venue events."""
+        timers, ctx, strategy = self._ctx.timers, self._ctx, self._strategy
+        while (timer := timers.pop_due(until_ts)) is not None:
+            ts = timer.ts_ns
+            self._clock.advance_to(ts)
+            ctx.ts_ns = ts
+            try:
+                intents = strategy.on_timer(timer, ctx)
+            except Exception as error:
+                raise StrategyError(
+                    f"strategy {strategy.name!r} raised {type(error).__name__} in on_timer "
+                    f"for timer {timer.name!r} at ts_ns={ts}: {error}"
+                ) from error
+            for intent in intents or ():
+                self._route_at(intent, None, ts)
+            if self._working:
+                self._process_events()
+
     def _new_order(self, intent: OrderIntent, quantity: float, ts_ns: int) -> Order:
         """The next order of this strategy for ``intent``, with ``quantity`` (after risk)."""
         self._sequence += 1

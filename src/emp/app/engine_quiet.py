@@ -56,6 +56,9 @@ class QuietStretches:
         settle: ``(ts_ns, equity, last_bar)`` — brings clock, venue and risk to the last
             bar of a stretch (and polls the kill signal).
         busy: whether an order works or the risk layer needs every bar right now.
+        next_timer: when the strategy's next timer is due (``None``: none pending); a
+            stretch ends before the bar at or after it, which the ordinary loop runs
+            (firing the timer first).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class QuietStretches:
         step: StepRunner,
         settle: Callable[[int, float, Bar], None],
         busy: Callable[[], bool],
+        next_timer: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._strategy = strategy
         self._ctx = ctx
@@ -74,6 +78,7 @@ class QuietStretches:
         self._step = step
         self._settle = settle
         self._busy = busy
+        self._next_timer = next_timer
 
     def run(
         self,
@@ -91,7 +96,9 @@ class QuietStretches:
         i = 0
         while i < n:
             if not self._busy() and self._portfolio.holds_only(series.symbol):
-                j = self._forward(series, i, n)
+                due = self._next_timer()  # a stretch ends before a timer's bar
+                end = n if due is None else min(n, int(np.searchsorted(times, due)))
+                j = self._forward(series, i, end) if end > i else i
                 if j > i:
                     stretches.append(self._stretch(series, i, j, settle=j == n))
                     i = j

@@ -22,6 +22,7 @@ from emp.domain.instruments import Instrument, InstrumentRegistry
 from emp.domain.matching.market_data import MarketUpdate
 from emp.domain.orders import OrderSide, OrderType, TimeInForce
 from emp.domain.portfolio import Portfolio
+from emp.domain.timers import Timer, TimerQueue
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,14 +39,26 @@ class OrderIntent:
 
 
 class StrategyContext:
-    """A read-only view of the account for a strategy. Strategies never mutate state."""
+    """A read-only view of the account for a strategy, and its timers. Strategies never
+    mutate the account; they may ask for calls at later times (:meth:`set_timer`)."""
 
-    __slots__ = ("_instruments", "_portfolio", "ts_ns")
+    __slots__ = ("_instruments", "_portfolio", "timers", "ts_ns")
 
     def __init__(self, portfolio: Portfolio, instruments: InstrumentRegistry) -> None:
         self._portfolio = portfolio
         self._instruments = instruments
         self.ts_ns = 0
+        #: The strategy's pending timers (the engine fires them: :meth:`Strategy.on_timer`).
+        self.timers = TimerQueue()
+
+    def set_timer(self, ts_ns: int, name: str = "") -> Timer:
+        """Ask for :meth:`Strategy.on_timer` at ``ts_ns`` (UTC ns, not before ``ts_ns``
+        now): it comes before the bar or book update stamped at or after that time."""
+        return self.timers.set(ts_ns, name, now_ns=self.ts_ns)
+
+    def cancel_timer(self, name: str) -> int:
+        """Drop the pending timers named ``name``; returns how many."""
+        return self.timers.cancel(name)
 
     def position(self, symbol: str) -> float:
         return self._portfolio.quantity(symbol)
@@ -108,6 +121,17 @@ class Strategy(ABC):
         portfolio is marked at the mid (or the trade's price) and ``ctx.ts_ns`` is the
         update's time. Intents go through the same risk checks and venue as those of
         :meth:`on_bar`. The default ignores book data.
+        """
+        return ()
+
+    def on_timer(self, timer: Timer, ctx: StrategyContext) -> Sequence[OrderIntent]:
+        """Optional: called when a timer set with :meth:`StrategyContext.set_timer` is due.
+
+        ``ctx.ts_ns`` is the timer's time; the portfolio is marked as of the last bar or
+        update before it. Intents go through the same risk checks and venue as those of
+        :meth:`on_bar`, priced for the checks at the symbol's mark (a symbol never marked
+        yet is refused by risk); a bar venue fills a market order at the next bar's open.
+        The default does nothing.
         """
         return ()
 

@@ -180,9 +180,9 @@ class BookSimulatedVenue:
     def _hold(self, command: VenueCommand) -> None:
         symbol = command.symbol
         fed_at = self._fed_at.get(symbol)
-        if fed_at is not None:  # decided on an update: it leaves now, in time order
-            now = self.exchange.now_ns
-            self.exchange.send(command, owner=_OWNER, sent_ns=fed_at if now is None else now)
+        if fed_at is not None:  # decided on an update (or a timer after one): it leaves now
+            now = max(fed_at, self._clock.now_ns(), self.exchange.now_ns or 0)
+            self.exchange.send(command, owner=_OWNER, sent_ns=now)
         elif symbol in self._instruments:
             self._held.setdefault(symbol, []).append(command)
         else:
