@@ -29,12 +29,13 @@ nothing else is allocated on a bar where nothing trades.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from emp.app.engine_account import AccountKeeper, make_portfolio
 from emp.app.engine_book import BookPath, BookStream
+from emp.app.engine_members import StrategyGroup, as_engine_strategy, owner_names
 from emp.app.engine_orders import OrderPath
 from emp.app.engine_quiet import QuietStretches, can_fast_forward
 from emp.app.engine_result import RunResult
@@ -82,7 +83,7 @@ class BarEventEngine(BookPath, OrderPath, RiskPath):
         *,
         bars: Mapping[str, BarSeries],
         instruments: InstrumentRegistry,
-        strategy: Strategy,
+        strategy: Strategy | Sequence[Strategy],
         risk: RiskManager,
         venue: SimulatedVenuePort,
         clock: SettableClockPort,
@@ -96,16 +97,22 @@ class BarEventEngine(BookPath, OrderPath, RiskPath):
         order_id_prefix: str | None = None,
         book_updates: Iterable[MarketUpdate] | None = None,
     ) -> None:
-        """``fast_forward`` lets the engine skip quiet stretches (:mod:`emp.app.engine_quiet`:
-        same result, bar for bar); turn it off where each bar must be seen as it comes
-        (a paced replay, a paper session). ``book_updates``: book snapshots and trade
-        prints in time order, merged with the bars (:mod:`emp.app.engine_book`; read
-        lazily, once, by the run)."""
+        """``strategy``: one strategy, or several run side by side over the one account
+        (:mod:`emp.app.engine_members`). ``fast_forward`` lets the engine skip quiet
+        stretches (:mod:`emp.app.engine_quiet`: same result, bar for bar); turn it off
+        where each bar must be seen as it comes (a paced replay, a paper session).
+        ``book_updates``: book snapshots and trade prints in time order, merged with the
+        bars (:mod:`emp.app.engine_book`; read lazily, once, by the run)."""
         for symbol in bars:
             instruments[symbol]  # raises UnknownInstrument early
+        strategy = as_engine_strategy(strategy)
         self._bars = dict(bars)
         self._instruments = instruments
         self._strategy = strategy
+        # several strategies: one group, each order its member's (engine_members)
+        self._group = strategy if isinstance(strategy, StrategyGroup) else None
+        self._owners = owner_names(strategy)
+        self._explicit_prefix = order_id_prefix
         self._risk = risk
         self._venue = venue
         self._clock = clock

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from emp.app.engine_account import AccountKeeper
+from emp.app.engine_members import StrategyGroup
 from emp.domain.bars import Bar
 from emp.domain.commands import CancelOrder, SubmitOrder, VenueCommand
 from emp.domain.errors import InvalidOrder, StrategyError
@@ -61,6 +62,9 @@ class OrderPath:
     _filled_since_risk: dict[str, None]
     _sequence: int
     _order_prefix: str
+    _explicit_prefix: str | None
+    _group: StrategyGroup | None
+    _owners: frozenset[str]
     _risk_rejections: int
     _risk_resizes: int
     _venue_rejections: int
@@ -164,15 +168,20 @@ class OrderPath:
     def _new_order(self, intent: OrderIntent, quantity: float, ts_ns: int) -> Order:
         """The next order of this strategy for ``intent``, with ``quantity`` (after risk)."""
         self._sequence += 1
+        if self._group is None:
+            name, prefix = self._strategy.name, self._order_prefix
+        else:  # a member's order (the group tags each intent with its member)
+            name = intent.tag
+            prefix = name if self._explicit_prefix is None else f"{self._explicit_prefix}-{name}"
         return Order(
-            client_order_id=f"{self._order_prefix}-{self._sequence}",
+            client_order_id=f"{prefix}-{self._sequence}",
             symbol=intent.symbol,
             side=intent.side,
             quantity=quantity,
             order_type=intent.order_type,
             limit_price=intent.limit_price,
             time_in_force=intent.time_in_force,
-            strategy=self._strategy.name,
+            strategy=name,
             created_ns=ts_ns,
         )
 
@@ -257,7 +266,7 @@ class OrderPath:
             open_sell,
             reference_price,
             portfolio.valuation()[0],  # portfolio.equity
-            self._strategy.name,
+            self._strategy.name if self._group is None else intent.tag,
             ts,
             len(self._working),
             self._instruments[symbol].lot_size,
@@ -297,14 +306,20 @@ class OrderPath:
         self._filled_since_risk[symbol] = None
         if self._metrics is not None:
             self._count("emp_fills_total")
-        strategy = self._strategy
-        if order.strategy == strategy.name:
-            try:
-                strategy.on_fill(fill, self._ctx)
-            except Exception as error:
-                raise self._strategy_error("on_fill", error, None) from error
+        if order.strategy in self._owners:
+            self._tell_fill(order.strategy, fill)
         if order.status.is_terminal:
             self._working.pop(order.client_order_id, None)
+
+    def _tell_fill(self, owner: str, fill: Fill) -> None:
+        """The strategy that owns the order hears of its fill (a group: the member)."""
+        try:
+            if self._group is None:
+                self._strategy.on_fill(fill, self._ctx)
+            else:
+                self._group.on_member_fill(owner, fill, self._ctx)
+        except Exception as error:
+            raise self._strategy_error("on_fill", error, None) from error
 
     def _apply(self, event: OrderEvent) -> None:
         if isinstance(event, OrderCancelRejected):
@@ -341,8 +356,8 @@ class OrderPath:
             self._fills.append(fill)
             self._filled_since_risk[fill.symbol] = None
             self._count("emp_fills_total")
-            if order.strategy == self._strategy.name:
-                self._call_strategy("on_fill", lambda: self._strategy.on_fill(fill, self._ctx))
+            if order.strategy in self._owners:
+                self._tell_fill(order.strategy, fill)
         elif isinstance(event, OrderCanceled):
             order.cancel()
         elif isinstance(event, OrderExpired):
