@@ -7,6 +7,7 @@ works on the worker's exchange, sessions and sending, on the worker thread only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from emp.adapters.fix_codec import status
@@ -49,19 +50,11 @@ class VenueAnswers:
     _status_count: int
     _held: dict[str, list[VenueCommand | Query]]
 
-    def _now(self) -> int: ...
-
-    def _to_exchange(self, command: VenueCommand | Query, owner: str) -> None: ...
-
-    def _send(
-        self,
-        owner: str,
-        session_id: fix.SessionID,
-        msg_type: str,
-        body: list[tuple[int, str]] | str,
-        lineage: Lineage,
-        header: list[tuple[int, str]] | None = None,
-    ) -> None: ...
+    #: The worker's own: its clock reading, its route to the exchange, its sender
+    #: ``(owner, session_id, msg_type, body, lineage[, header])``.
+    _now: Callable[[], int]
+    _to_exchange: Callable[[VenueCommand | Query, str], None]
+    _send: Callable[..., None]
 
     def _queue_status(self, fields: Any, owner: str) -> None:
         cid, _, symbol, side, request_id = status.decode_status_request(fields)
