@@ -61,8 +61,8 @@ from emp.domain.strategy import Strategy, coerce_parameters
 
 BOOK_DATA_NOTE = (
     "book data: a recorded FIX book replayed through the venue simulator's matching "
-    "engine; orders decided on an update are sent with the symbol's next update and walk "
-    "the recorded depth after the latency"
+    "engine; orders decided on an update leave at its time and walk the recorded depth "
+    "in force when they arrive, after the latency"
 )
 
 

@@ -24,10 +24,9 @@ book-only run) it is the updates' times. Updates must come in time order
 Without book updates none of this runs: the bar loops and their quiet-stretch fast path
 are untouched (the engine turns the fast path off only when book updates are given).
 
-On the book venue, a command decided on an update is sent to the market with the
-symbol's next update (as one decided on a bar goes with the next bar: the venue holds it
-until then), stamped with that update's time, and reaches the matching engine after the
-entry latency.
+On the book venue, a command decided on an update leaves at that update's time (one
+decided on a bar goes with the symbol's next bar or update: the venue holds it until
+then) and reaches the matching engine after the entry latency.
 """
 
 from __future__ import annotations

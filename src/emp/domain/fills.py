@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from emp.domain.errors import InvalidFill
 from emp.domain.orders import OrderSide
+from emp.domain.slots import slot_setters
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,27 +46,10 @@ class Fill:
 
 _INF = math.inf
 _new = object.__new__
-(
-    _set_exec_id,
-    _set_client_order_id,
-    _set_symbol,
-    _set_side,
-    _set_quantity,
-    _set_price,
-    _set_fee,
-    _set_ts_ns,
-) = (
-    Fill.__dict__[name].__set__
-    for name in (
-        "exec_id",
-        "client_order_id",
-        "symbol",
-        "side",
-        "quantity",
-        "price",
-        "fee",
-        "ts_ns",
-    )
+#: Fill's slot setters in field order (None should its layout move: then the constructor).
+_SETTERS = slot_setters(
+    Fill,
+    ("exec_id", "client_order_id", "symbol", "side", "quantity", "price", "fee", "ts_ns"),
 )
 
 
@@ -85,7 +69,8 @@ def make_fill(
     through ``object.__setattr__`` per field; this writes the slots directly. The checks
     are the constructor's (a value it would refuse goes through it, which raises).
     """
-    if not (0.0 < quantity < _INF and 0.0 < price < _INF and 0.0 <= fee < _INF):
+    setters = _SETTERS
+    if setters is None or not (0.0 < quantity < _INF and 0.0 < price < _INF and 0.0 <= fee < _INF):
         return Fill(
             exec_id=exec_id,
             client_order_id=client_order_id,
@@ -96,13 +81,14 @@ def make_fill(
             fee=fee,
             ts_ns=ts_ns,
         )
+    s_exec, s_cid, s_symbol, s_side, s_quantity, s_price, s_fee, s_ts = setters
     fill = _new(Fill)
-    _set_exec_id(fill, exec_id)
-    _set_client_order_id(fill, client_order_id)
-    _set_symbol(fill, symbol)
-    _set_side(fill, side)
-    _set_quantity(fill, quantity)
-    _set_price(fill, price)
-    _set_fee(fill, fee)
-    _set_ts_ns(fill, ts_ns)
+    s_exec(fill, exec_id)
+    s_cid(fill, client_order_id)
+    s_symbol(fill, symbol)
+    s_side(fill, side)
+    s_quantity(fill, quantity)
+    s_price(fill, price)
+    s_fee(fill, fee)
+    s_ts(fill, ts_ns)
     return fill

@@ -40,7 +40,7 @@ from emp.domain.events import (
     OrderReplaced,
     RejectCode,
 )
-from emp.domain.fills import Fill
+from emp.domain.fills import Fill, make_fill
 from emp.domain.orders import TimeInForce
 
 _EXEC_TYPE_VALUES = {value: value for value in sorted(EXEC_TYPES)}
@@ -194,17 +194,8 @@ def _common_execution_report(values: Mapping[int, str]) -> OrderEvent | None:
             return None
     except (KeyError, FixDecodeError):
         return None
-    fill = Fill(
-        exec_id=exec_id,
-        client_order_id=cid,
-        symbol=symbol,
-        side=side,
-        quantity=quantity,
-        price=price,
-        fee=fee,
-        ts_ns=ts_ns,
-    )
-    return OrderFilled(fill=fill)
+    # the values are checked above: the fast builder
+    return OrderFilled(fill=make_fill(exec_id, cid, symbol, side, quantity, price, fee, ts_ns))
 
 
 _COMMON_EXEC_TYPES = frozenset({ExecType.NEW, ExecType.TRADE, ExecType.CANCELED, ExecType.EXPIRED})
