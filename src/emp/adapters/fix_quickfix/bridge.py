@@ -100,15 +100,6 @@ def msg_type(message: fix.Message) -> str:
     return message.getHeader().getField(35)
 
 
-def _raiser(error: Exception) -> Callable[[], None]:
-    """Work that raises ``error`` again (for :meth:`_Bridge._guarded` to record)."""
-
-    def fail() -> None:
-        raise error
-
-    return fail
-
-
 class _Bridge(fix.Application):
     def __init__(
         self,
@@ -133,11 +124,15 @@ class _Bridge(fix.Application):
             _keep_thread_state()
             work()
         except Exception as error:  # never let an exception reach quickfix's C++
+            self._failed(session_id, error)
+
+    def _failed(self, session_id: fix.SessionID, error: Exception) -> None:
+        """A callback raised: an event in the log and an ``error`` record for the owner."""
+        # the log, the queue or the notifier failing must not reach quickfix either
+        with contextlib.suppress(Exception):
             session = session_id.toString()
             self.log.event(session, f"callback failed: {type(error).__name__}: {error}")
-            # the queue or the notifier itself failing must not reach quickfix either
-            with contextlib.suppress(Exception):
-                self._put("error", session, f"{type(error).__name__}: {error}")
+            self._put("error", session, f"{type(error).__name__}: {error}")
 
     # quickfix's interface ---------------------------------------------------------
     def onCreate(self, sessionID: fix.SessionID) -> None:
@@ -166,7 +161,7 @@ class _Bridge(fix.Application):
             _per_thread.sent = raw
             self.log.message(session_of(raw, outbound=True), "OUT", raw)
         except Exception as error:  # never let an exception reach quickfix's C++
-            self._guarded(sessionID, _raiser(error))
+            self._failed(sessionID, error)
 
     def fromApp(self, message: fix.Message, sessionID: fix.SessionID) -> None:
         try:
@@ -174,7 +169,7 @@ class _Bridge(fix.Application):
                 _keep_thread_state()
             self._from_app(message.toString())
         except Exception as error:  # never let an exception reach quickfix's C++
-            self._guarded(sessionID, _raiser(error))
+            self._failed(sessionID, error)
 
     # behaviour ---------------------------------------------------------------------
     def _on_logon(self, session: str) -> None:
