@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,12 +66,6 @@ def live_mode_refusals(
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (live mode wants a broker, not a local venue)."""
     return host.lower() in ("localhost", "::1", "0.0.0.0", "") or host.startswith("127.")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @paper_app.callback(invoke_without_command=True)
@@ -196,7 +189,7 @@ def run_paper(
         username = "paper"
         server = fq.FixVenueServer(
             fq.VenueServerConfig(
-                port=_free_port(),
+                port=fq.free_loopback_port(),
                 store_dir=root / "venue" / "store",
                 log_dir=root / "venue" / "log",
                 client_comp_ids=(fix_settings.sender_comp_id,),

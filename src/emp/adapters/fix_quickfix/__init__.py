@@ -20,6 +20,7 @@ from emp.adapters.fix_quickfix.md_publisher import MarketDataVenueServer, md_dat
 from emp.adapters.fix_quickfix.md_subscriber import QuickfixMarketData
 from emp.adapters.fix_quickfix.paper import PaperFixVenue, RemoteFixVenue
 from emp.adapters.fix_quickfix.reconnect import Backoff
+from emp.adapters.fix_quickfix.tls_front import free_loopback_port
 from emp.adapters.fix_quickfix.venue import QuickfixVenue, VenueLogonRefused
 from emp.adapters.fix_quickfix.venue_server import FixVenueServer, VenueServerConfig
 
@@ -39,6 +40,7 @@ __all__ = [
     "TlsFiles",
     "VenueLogonRefused",
     "VenueServerConfig",
+    "free_loopback_port",
     "installed_data_dictionary",
     "md_data_dictionary",
     "redact_fix",
