@@ -3,6 +3,8 @@ no fees, no validation beyond what the test sets up. Records every command it re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from emp.domain.bars import Bar
 from emp.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from emp.domain.events import OrderAccepted, OrderEvent, OrderFilled
@@ -29,6 +31,9 @@ class FakeNextOpenVenue:
         )
 
     def cancel_order(self, command: CancelOrder) -> None:  # pragma: no cover - unused
+        raise NotImplementedError("the fake venue does not cancel")
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:  # pragma: no cover
         raise NotImplementedError("the fake venue does not cancel")
 
     def replace_order(self, command: ReplaceOrder) -> None:  # pragma: no cover - unused

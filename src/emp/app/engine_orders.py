@@ -205,6 +205,9 @@ class OrderPath:
             self._count("emp_orders_submitted_total")
 
     def _execute(self, commands: tuple[VenueCommand, ...], ts: int) -> None:
+        """Send the risk layer's commands in order; each run of cancels (the kill switch's
+        of one step) goes to the venue together (``VenuePort.cancel_orders``)."""
+        cancels: list[CancelOrder] = []
         for command in commands:
             if isinstance(command, CancelOrder):
                 target = self._working.get(command.orig_client_order_id)
@@ -212,8 +215,12 @@ class OrderPath:
                     continue
                 if target.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
                     target.request_cancel()
-                self._venue.cancel_order(command)
-            elif isinstance(command, SubmitOrder):
+                cancels.append(command)
+                continue
+            if cancels:
+                self._venue.cancel_orders(cancels)
+                cancels = []
+            if isinstance(command, SubmitOrder):
                 order = Order(
                     client_order_id=command.client_order_id,
                     symbol=command.symbol,
@@ -229,6 +236,8 @@ class OrderPath:
                 self._send(order)
             else:  # pragma: no cover - the risk layer issues cancels and new orders only
                 raise InvalidOrder(f"unexpected risk command {type(command).__name__}")
+        if cancels:
+            self._venue.cancel_orders(cancels)
 
     def _open_quantities(self, symbol: str) -> tuple[float, float]:
         """Leaves of the working buys and sells in ``symbol``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from emp.domain.bars import Bar
@@ -16,6 +17,15 @@ class SimulatedVenuePort(Protocol):
     def submit_order(self, command: SubmitOrder) -> None: ...
 
     def cancel_order(self, command: CancelOrder) -> None: ...
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        """Cancel several orders issued together (the kill switch's cancels of one step).
+
+        The same as one :meth:`cancel_order` each, in order; a venue that can cancel a
+        whole set at once (FIX OrderMassCancelRequest, 35=q) may do so when the set covers
+        every order still working there.
+        """
+        ...
 
     def replace_order(self, command: ReplaceOrder) -> None: ...
 

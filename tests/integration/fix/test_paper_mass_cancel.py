@@ -1,11 +1,12 @@
-"""`emp paper`'s kill switch over FIX: its cancels of one step go as one OrderMassCancelRequest
-(35=q) when they cancel every working order, one OrderCancelRequest (35=F) each otherwise."""
+"""`emp paper`'s kill switch over FIX: cancels issued together (``cancel_orders``, the kill
+switch's of one step) go as one OrderMassCancelRequest (35=q) when they cancel every working
+order, one OrderCancelRequest (35=F) each otherwise; a lone ``cancel_order`` is one 35=F."""
 
 from __future__ import annotations
 
 import pytest
 
-from emp.adapters.fix_quickfix.paper import KILL_CANCEL_PREFIX, PaperFixVenue, RemoteFixVenue
+from emp.adapters.fix_quickfix.paper import PaperFixVenue, RemoteFixVenue
 from emp.app.venue_commands import load_fix_settings
 from emp.domain.commands import CancelOrder, SubmitOrder
 from emp.domain.events import OrderAccepted, OrderCanceled, OrderFilled
@@ -20,7 +21,7 @@ BIDS = ["w0", "w1", "w2"]
 
 def kill_cancel(n: int, target: str) -> CancelOrder:
     return CancelOrder(
-        client_order_id=f"{KILL_CANCEL_PREFIX}{n}",
+        client_order_id=f"risk-cancel-{n}",
         orig_client_order_id=target,
         symbol=SYMBOL,
         side=OrderSide.BUY,
@@ -47,8 +48,7 @@ def sent(client, msg_type: str) -> list[str]:
 class TestKillSwitchCancelsOverFix:
     def test_the_kill_switchs_cancels_of_every_working_order_go_as_one_mass_cancel(self, lab):
         paper, client = paper_with_bids(lab)
-        for n, cid in enumerate(BIDS, start=1):
-            paper.cancel_order(kill_cancel(n, cid))
+        paper.cancel_orders([kill_cancel(n, cid) for n, cid in enumerate(BIDS, start=1)])
         flatten = SubmitOrder(
             client_order_id="risk-flatten-1", symbol=SYMBOL, side=OrderSide.SELL, quantity=5
         )
@@ -62,28 +62,21 @@ class TestKillSwitchCancelsOverFix:
 
     def test_cancels_that_leave_an_order_working_go_one_by_one(self, lab):
         paper, client = paper_with_bids(lab)
-        paper.cancel_order(kill_cancel(1, "w0"))
-        paper.cancel_order(kill_cancel(2, "w1"))
+        paper.cancel_orders([kill_cancel(1, "w0"), kill_cancel(2, "w1")])
         events = paper.drain_events()
         assert sorted(e.client_order_id for e in of_kind(events, OrderCanceled)) == ["w0", "w1"]
         assert sent(client, "q") == [] and len(sent(client, "F")) == 2
         assert [o.client_order_id for o in client.tracker.open_orders()] == ["w2"]
 
     @pytest.mark.parametrize("mass_cancel", [True, False])
-    def test_a_strategys_own_cancels_and_a_client_without_mass_cancel_send_35_f(
-        self, lab, mass_cancel
-    ):
+    def test_lone_cancels_and_a_client_without_mass_cancel_send_35_f(self, lab, mass_cancel):
         paper, client = paper_with_bids(lab, mass_cancel=mass_cancel)
-        for n, cid in enumerate(BIDS, start=1):
-            prefix = "strategy-cancel-" if mass_cancel else KILL_CANCEL_PREFIX
-            paper.cancel_order(
-                CancelOrder(
-                    client_order_id=f"{prefix}{n}",
-                    orig_client_order_id=cid,
-                    symbol=SYMBOL,
-                    side=OrderSide.BUY,
-                )
-            )
+        cancels = [kill_cancel(n, cid) for n, cid in enumerate(BIDS, start=1)]
+        if mass_cancel:  # every order canceled, but one request at a time
+            for cancel in cancels:
+                paper.cancel_order(cancel)
+        else:
+            paper.cancel_orders(cancels)
         events = paper.drain_events()
         assert len(of_kind(events, OrderCanceled)) == len(BIDS)
         assert sent(client, "q") == [] and len(sent(client, "F")) == len(BIDS)
@@ -96,8 +89,7 @@ class TestKillSwitchCancelsOverFix:
         for n, cid in enumerate(BIDS):
             remote.submit_order(bid(cid, 50.0 - n))
         remote.drain_events()
-        for n, cid in enumerate(BIDS, start=1):
-            remote.cancel_order(kill_cancel(n, cid))
+        remote.cancel_orders([kill_cancel(n, cid) for n, cid in enumerate(BIDS, start=1)])
         events = remote.drain_events()
         assert len(of_kind(events, OrderCanceled)) == len(BIDS)
         assert len(sent(client, "q")) == 1 and sent(client, "F") == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import count
 
 from emp.adapters.book_sim.config import BookVenueConfig
@@ -127,6 +127,11 @@ class BookSimulatedVenue:
 
     def cancel_order(self, command: CancelOrder) -> None:
         self._hold(command)
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        """One :meth:`cancel_order` each, in order."""
+        for command in commands:
+            self.cancel_order(command)
 
     def replace_order(self, command: ReplaceOrder) -> None:
         self._hold(command)

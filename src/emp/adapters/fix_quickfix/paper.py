@@ -8,15 +8,17 @@ engine fills it against liquidity replayed from the same bars
 fed to the served venue, and :meth:`drain_events` waits until every report the venue has
 sent so far has arrived, so a run is repeatable despite the network in between.
 
-Both venues here send the kill switch's cancels (ClOrdIDs ``risk-cancel-<n>``) of one
-engine step as one OrderMassCancelRequest (35=q) when they cancel every order still
-working and the client has :attr:`~.venue.QuickfixVenue.mass_cancel` on (the default of
-``emp paper``, ``EMP_FIX_MASS_CANCEL``); a venue that refuses 35=q gets them one 35=F each.
+Both venues here pass cancels issued together (the kill switch's of one engine step,
+:meth:`cancel_orders`) to :meth:`~.venue_inbound.VenueInbound.cancel_orders`: one
+OrderMassCancelRequest (35=q) when they cancel every order still working and the client
+has :attr:`~.venue.QuickfixVenue.mass_cancel` on (the default of ``emp paper``,
+``EMP_FIX_MASS_CANCEL``), else — or when the venue refuses 35=q — one 35=F each.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from emp.adapters.fix_quickfix.venue import QuickfixVenue
 from emp.adapters.fix_quickfix.venue_server import FixVenueServer
@@ -28,41 +30,26 @@ from emp.domain.matching import bar_updates
 from emp.domain.orders import OrderStatus
 from emp.ports.venue import VenueDisconnected
 
-#: The ClOrdIDs of the kill switch's cancels (:class:`~emp.domain.risk.KillSwitch` with
-#: its default id prefix, as ``emp paper`` builds it).
-KILL_CANCEL_PREFIX = "risk-cancel-"
 
+class _OrdersOverFix:
+    """The order commands of both venues below: straight to EMP's FIX client."""
 
-class _KillCancels:
-    """The kill switch's cancels of one engine step, held until the venue's next call."""
+    _client: QuickfixVenue
 
-    def __init__(self, client: QuickfixVenue) -> None:
-        self._client = client
-        self._pending: list[CancelOrder] = []
+    def submit_order(self, command: SubmitOrder) -> None:
+        self._client.submit_order(command)
 
-    def cancel(self, command: CancelOrder) -> None:
-        if self._client.mass_cancel and command.client_order_id.startswith(KILL_CANCEL_PREFIX):
-            self._pending.append(command)
-            return
-        self.flush()
+    def cancel_order(self, command: CancelOrder) -> None:
         self._client.cancel_order(command)
 
-    def flush(self) -> None:
-        """One 35=q when the held cancels cover every working order, else one 35=F each."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        targets = {cancel.orig_client_order_id for cancel in pending}
-        working = {order.client_order_id for order in self._client.tracker.open_orders()}
-        if working <= targets:
-            mass_id = f"{pending[0].client_order_id}-Q"
-            self._client.cancel_all(pending, mass_id, ts_ns=pending[0].ts_ns)
-        else:  # some order is to keep working (e.g. the kill switch's own): one by one
-            for cancel in pending:
-                self._client.cancel_order(cancel)
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        self._client.cancel_orders(commands)
+
+    def replace_order(self, command: ReplaceOrder) -> None:
+        self._client.replace_order(command)
 
 
-class PaperFixVenue:
+class PaperFixVenue(_OrdersOverFix):
     """A SimulatedVenuePort over FIX (see the module docstring).
 
     Args:
@@ -88,26 +75,12 @@ class PaperFixVenue:
         self._levels = levels
         self._timeout = settle_timeout_s
         self._owner = client.config.sender_comp_id
-        self._kill_cancels = _KillCancels(client)
-
-    def submit_order(self, command: SubmitOrder) -> None:
-        self._kill_cancels.flush()
-        self._client.submit_order(command)
-
-    def cancel_order(self, command: CancelOrder) -> None:
-        self._kill_cancels.cancel(command)
-
-    def replace_order(self, command: ReplaceOrder) -> None:
-        self._kill_cancels.flush()
-        self._client.replace_order(command)
 
     def on_bar(self, bar: Bar) -> None:
-        self._kill_cancels.flush()
         self._server.feed(*bar_updates(bar, self._instruments[bar.symbol], levels=self._levels))
 
     def drain_events(self) -> list[OrderEvent]:
         """Every event so far, after the venue has answered everything sent to it."""
-        self._kill_cancels.flush()
         deadline = time.monotonic() + self._timeout
         events: list[OrderEvent] = []
         while True:
@@ -124,32 +97,18 @@ class PaperFixVenue:
             events += self._client.wait_events(0.002)
 
 
-class RemoteFixVenue:
+class RemoteFixVenue(_OrdersOverFix):
     """A SimulatedVenuePort over FIX to a venue served elsewhere, whose market is its own:
     bars are not sent to it; :meth:`drain_events` waits for answers to what was sent."""
 
     def __init__(self, client: QuickfixVenue, *, settle_timeout_s: float = 10.0) -> None:
         self._client = client
         self._timeout = settle_timeout_s
-        self._kill_cancels = _KillCancels(client)
-
-    def submit_order(self, command: SubmitOrder) -> None:
-        self._kill_cancels.flush()
-        self._client.submit_order(command)
-
-    def cancel_order(self, command: CancelOrder) -> None:
-        self._kill_cancels.cancel(command)
-
-    def replace_order(self, command: ReplaceOrder) -> None:
-        self._kill_cancels.flush()
-        self._client.replace_order(command)
 
     def on_bar(self, bar: Bar) -> None:
         """The remote venue's market moves on its own."""
-        self._kill_cancels.flush()
 
     def drain_events(self) -> list[OrderEvent]:
-        self._kill_cancels.flush()
         deadline = time.monotonic() + self._timeout
         events = self._client.drain_events()
         while _unresolved(self._client) and time.monotonic() < deadline:

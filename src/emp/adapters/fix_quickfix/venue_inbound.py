@@ -9,7 +9,7 @@ watch; a refused mass cancel turns into one cancel per order.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from emp.adapters.fix_codec import decode, status
@@ -90,6 +90,23 @@ class VenueInbound:
         for order in orders:
             self.submit_order(order, decision_id="flatten")
         return sent + [order.client_order_id for order in orders]
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        """Cancel orders issued together (the kill switch's cancels of one step): one
+        OrderMassCancelRequest (35=q, ClOrdID ``<first ClOrdID>-Q``) when
+        :attr:`mass_cancel` is on and they cover every order working here, else one
+        OrderCancelRequest (35=F) each. A venue refusing the 35=q gets the 35=Fs then
+        (see :meth:`cancel_all`)."""
+        if not commands:
+            return
+        targets = {command.orig_client_order_id for command in commands}
+        working = {order.client_order_id for order in self.tracker.open_orders()}
+        if self.mass_cancel and working <= targets:
+            first = commands[0]
+            self.cancel_all(list(commands), f"{first.client_order_id}-Q", ts_ns=first.ts_ns)
+            return
+        for command in commands:
+            self.cancel_order(command)
 
     def cancel_all(self, cancels: list[CancelOrder], mass_id: str, *, ts_ns: int = 0) -> list[str]:
         """Cancel every working order: one OrderMassCancelRequest (35=q, ClOrdID

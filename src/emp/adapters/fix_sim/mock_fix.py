@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
@@ -72,6 +73,11 @@ class MockFixVenue:
 
     def cancel_order(self, command: CancelOrder) -> None:
         self._send(command)
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        """One :meth:`cancel_order` each, in order."""
+        for command in commands:
+            self.cancel_order(command)
 
     def replace_order(self, command: ReplaceOrder) -> None:
         self._send(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 from emp.adapters.fix_sim.builders import accepted_builder, filled_builder
@@ -163,6 +164,11 @@ class SimulatedVenue:
         self._record(
             OrderCanceled(client_order_id=order.client_order_id, ts_ns=now, reason=reason), order
         )
+
+    def cancel_orders(self, commands: Sequence[CancelOrder]) -> None:
+        """One :meth:`cancel_order` each, in order."""
+        for command in commands:
+            self.cancel_order(command)
 
     def replace_order(self, command: ReplaceOrder) -> None:
         now = self._clock.now_ns()
