@@ -9,6 +9,9 @@ runs in a child process, as `emp venue serve` does, so each side has its own int
 * ``rtt_p50_ms`` / ``rtt_p99_ms``: one NewOrderSingle at a time, from ``submit_order`` to
   its first ExecutionReport decoded into a domain event on the caller's thread.
 * ``orders_per_s``: orders sent back to back, until every one is reported filled.
+* ``cpu_ceiling_orders_per_s``: 2 CPU-seconds per second over the CPU both processes
+  spend per order (``echo_cpu_ceiling_orders_per_s``: the same for the quickfix floor):
+  what two cores could give if nothing else ran and no core ever waited.
 * ``flatten_ms_p99``: with 50 open positions (one per symbol) and 50 working orders,
   from ``flatten`` (cancel all working orders + MARKET orders against every position) to
   every position confirmed flat by fills and every working order confirmed canceled. The
@@ -497,6 +500,16 @@ def stage_costs(n: int = 3_000) -> dict[str, float]:
     }
 
 
+def _ceiling(venue_us: object, client_us: object) -> float:
+    """Orders/s two cores busy with nothing but the two processes could give at these
+    CPU costs per order (venue + client): 2 s of CPU per second over the cost of one.
+    The CPU budget, not a measurement of speed; -1 when a cost is unknown."""
+    costs = (float(venue_us), float(client_us))  # type: ignore[arg-type]
+    if min(costs) <= 0:
+        return -1.0
+    return round(2e6 / sum(costs), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -526,6 +539,12 @@ def main() -> None:
             result.update(echo_throughput(Path(tmp) / "echo-client", port, args.orders, echo.pid))
         finally:
             _close(echo)
+    result["cpu_ceiling_orders_per_s"] = _ceiling(
+        result["venue_cpu_us_per_order"], result["client_cpu_us_per_order"]
+    )
+    result["echo_cpu_ceiling_orders_per_s"] = _ceiling(
+        result["echo_venue_cpu_us_per_order"], result["echo_client_cpu_us_per_order"]
+    )
     result["breakdown_us"] = stage_costs()
     result.update(
         journals=not args.no_journal,
