@@ -59,11 +59,10 @@ from emp.adapters.fix_codec.md_tags import (
 from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials
+from emp.adapters.fix_quickfix.initiator import log_out, start_initiator
 from emp.adapters.fix_quickfix.md_dictionary import md_data_dictionary
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.reconnect import Backoff, ReconnectSupervisor
-from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
-from emp.adapters.fix_quickfix.wire import build_message
 from emp.domain.books import BookConfig, BookSynchronizer, SyncStats
 from emp.domain.instruments import Instrument
 from emp.domain.market_data import (
@@ -171,47 +170,28 @@ class QuickfixMarketData:
             else md_data_dictionary(config.store_dir)
         )
         self.log.open()
-        defaults = {
-            **common_settings(config.store_dir, dictionary),
-            "ConnectionType": "initiator",
-            "SocketConnectHost": config.host,
-            "SocketConnectPort": str(config.port),
-            "HeartBtInt": str(config.heartbeat_s),
-            "ReconnectInterval": str(config.reconnect_interval_s),
-            "LogonTimeout": str(config.logon_timeout_s),
-            # Nothing outbound is stored (the Logon carries the password); a subscription
-            # lost in a gap fill is sent again when its snapshot does not come (see
-            # ``retry_s``).
-            "PersistMessages": "N",
-            **tls_settings(config.tls, server=False),
-        }
-        settings, (session_id,) = build_settings(
-            defaults, [(config.sender_comp_id, config.target_comp_id)]
-        )
-        supervisor = ReconnectSupervisor(
-            session_id, self._backoff, self._rng, grace_s=config.reconnect_interval_s + 2.0
-        )
-        bridge = InitiatorBridge(
-            self.log,
-            self._clock,
-            self._credentials,
-            reset_on_logon=config.reset_on_logon,
-            notify=self._arrived.set,
-            listener=supervisor,
-        )
-        store = fix.FileStoreFactory(settings)
-        initiator_class = fix.SSLSocketInitiator if config.tls is not None else fix.SocketInitiator
-        self._keep = [settings, store, bridge, session_id]
-        self._bridge, self._session_id = bridge, session_id
         try:
-            initiator = initiator_class(bridge, store, settings)
-            initiator.start()
-        except (fix.ConfigError, fix.RuntimeError) as e:
+            started = start_initiator(
+                config,
+                dictionary,
+                log=self.log,
+                clock=self._clock,
+                credentials=self._credentials,
+                backoff=self._backoff,
+                rng=self._rng,
+                notify=self._arrived.set,
+                failure=MarketDataUnavailable,
+            )
+        except MarketDataUnavailable:
             self.log.close()
-            raise MarketDataUnavailable(f"cannot start the FIX initiator: {e}") from e
-        self._initiator = initiator
-        self._supervisor = supervisor
-        supervisor.start()
+            raise
+        # Nothing outbound is stored: a subscription lost in a gap fill is sent again
+        # when its snapshot does not come (see ``retry_s``).
+        self._keep = started.keep
+        self._bridge, self._session_id = started.bridge, started.session_id
+        self._initiator = started.initiator
+        self._supervisor = started.supervisor
+        started.supervisor.start()
 
     def stop(self) -> None:
         """Stop retrying, log out, stop quickfix's threads, flush the log. Idempotent."""
@@ -231,15 +211,7 @@ class QuickfixMarketData:
             self.log.close()
 
     def _logout(self, timeout_s: float) -> None:
-        bridge, session_id = self._bridge, self._session_id
-        session = fix.Session.lookupSession(session_id) if session_id is not None else None
-        if session is None or bridge is None or not bridge.logged_on.is_set():
-            return
-        session.logout("EMP is stopping")
-        fix.Session.sendToTarget(build_message("5", [(58, "EMP is stopping")]), session_id)
-        deadline = time.monotonic() + timeout_s
-        while bridge.logged_on.is_set() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        log_out(self._session_id, self._bridge, timeout_s)
 
     def __enter__(self) -> QuickfixMarketData:
         self.start()

@@ -33,13 +33,12 @@ from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
 from emp.adapters.fix_quickfix.bridge import InitiatorBridge, take_sent_text
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials
+from emp.adapters.fix_quickfix.initiator import log_out, start_initiator
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.order_tracker import OrderTracker
 from emp.adapters.fix_quickfix.reconnect import Backoff, Reconciler, ReconnectSupervisor
-from emp.adapters.fix_quickfix.session_settings import build_settings, common_settings, tls_settings
 from emp.adapters.fix_quickfix.venue_inbound import VenueInbound
 from emp.adapters.fix_quickfix.wire import (
-    build_message,
     build_reused_message,
     new_order_single_text,
 )
@@ -125,47 +124,23 @@ class QuickfixVenue(VenueInbound):
         self.log.open()
         if self.journal is not None:
             self.journal.open()
-        defaults = {
-            **common_settings(config.store_dir, config.dictionary_path()),
-            "ConnectionType": "initiator",
-            "SocketConnectHost": config.host,
-            "SocketConnectPort": str(config.port),
-            "HeartBtInt": str(config.heartbeat_s),
-            "ReconnectInterval": str(config.reconnect_interval_s),
-            "LogonTimeout": str(config.logon_timeout_s),
-            # Outbound application messages are not kept for resend: an order lost in a
-            # gap is gap-filled, never replayed late, and reconciliation reports it; this
-            # also keeps the Logon (with its password) out of the store files.
-            "PersistMessages": "N",
-            **tls_settings(config.tls, server=False),
-        }
-        settings, (session_id,) = build_settings(
-            defaults, [(config.sender_comp_id, config.target_comp_id)]
-        )
-        supervisor = ReconnectSupervisor(
-            session_id, self._backoff, self._rng, grace_s=config.reconnect_interval_s + 2.0
-        )
-        bridge = InitiatorBridge(
-            self.log,
-            self._clock,
-            self._credentials,
-            reset_on_logon=config.reset_on_logon,
+        started = start_initiator(
+            config,
+            config.dictionary_path(),
+            log=self.log,
+            clock=self._clock,
+            credentials=self._credentials,
+            backoff=self._backoff,
+            rng=self._rng,
             notify=self._notify,
-            listener=supervisor,
+            failure=VenueError,
         )
-        store = fix.FileStoreFactory(settings)
-        initiator_class = fix.SSLSocketInitiator if config.tls is not None else fix.SocketInitiator
-        self._keep = [settings, store, bridge, session_id]
-        self._bridge, self._supervisor = bridge, supervisor
-        self._delays = supervisor.delays
-        self._session_id, self._session_text = session_id, session_id.toString()
-        try:
-            initiator = initiator_class(bridge, store, settings)
-            initiator.start()
-        except (fix.ConfigError, fix.RuntimeError) as e:
-            raise VenueError(f"cannot start the FIX initiator: {e}") from e
-        self._initiator = initiator
-        supervisor.start()
+        self._keep = started.keep
+        self._bridge, self._supervisor = started.bridge, started.supervisor
+        self._delays = started.supervisor.delays
+        self._session_id, self._session_text = started.session_id, started.session_id.toString()
+        self._initiator = started.initiator
+        started.supervisor.start()
 
     def stop(self) -> None:
         """Log out, stop quickfix's threads, flush logs and journal. Idempotent."""
@@ -188,19 +163,7 @@ class QuickfixVenue(VenueInbound):
                 self.log.close()
 
     def _logout(self, timeout_s: float) -> None:
-        """Send Logout and wait (briefly) for the venue's answer: quickfix's own graceful
-        stop waits whole seconds for it."""
-        session = fix.Session.lookupSession(self._session_id) if self._session_id else None
-        bridge = self._bridge
-        if session is None or bridge is None or not bridge.logged_on.is_set():
-            return
-        session.logout("EMP is stopping")  # no reconnect from here on
-        # quickfix would send the Logout at its next one-second tick; send it now.
-        logout = build_message("5", [(58, "EMP is stopping")])
-        fix.Session.sendToTarget(logout, self._session_id)
-        deadline = time.monotonic() + timeout_s
-        while bridge.logged_on.is_set() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        log_out(self._session_id, self._bridge, timeout_s)
 
     def __enter__(self) -> QuickfixVenue:
         self.start()
