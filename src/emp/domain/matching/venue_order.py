@@ -18,6 +18,15 @@ def ticks_to_price(ticks: int, instrument: Instrument) -> float:
     return round(ticks * instrument.tick_size, 12)
 
 
+def average_price(tick_lots: int, lots: int, instrument: Instrument) -> float:
+    """The average fill price of ``lots`` whose prices in ticks times lots sum to
+    ``tick_lots``, rounded as :func:`ticks_to_price` rounds (one price: that price exactly,
+    not ``99.99000000000001``)."""
+    if lots == 0:
+        return 0.0
+    return round(tick_lots * instrument.tick_size / lots, 12)
+
+
 def lots_to_quantity(lots: int, instrument: Instrument) -> float:
     lot_size = instrument.lot_size
     whole = int(lot_size)
@@ -77,9 +86,7 @@ class VenueOrder:
         self.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
 
     def average_price(self) -> float:
-        if self.filled_lots == 0:
-            return 0.0
-        return self.filled_tick_lots * self.instrument.tick_size / self.filled_lots
+        return average_price(self.filled_tick_lots, self.filled_lots, self.instrument)
 
     def state(self) -> OrderState:
         instrument = self.instrument
@@ -95,9 +102,7 @@ class VenueOrder:
             limit_price=None if ticks is None else ticks_to_price(ticks, instrument),
             quantity=lots_to_quantity(self.quantity_lots, instrument),
             filled_quantity=lots_to_quantity(filled, instrument),
-            average_price=(
-                0.0 if filled == 0 else self.filled_tick_lots * instrument.tick_size / filled
-            ),
+            average_price=average_price(self.filled_tick_lots, filled, instrument),
             status=self.status,
         )
 

@@ -90,6 +90,15 @@ class TestFills:
         assert state.average_price == pytest.approx((100 * 100.01 + 150 * 100.02) / 250)
         assert venue.book("ABC").depth(SELL) == [(10002, 50)]
 
+    @pytest.mark.parametrize("quantity", [11, 37, 99])
+    def test_an_order_filled_at_one_price_reports_that_price_as_its_average(self, quantity):
+        venue = engine()
+        venue.apply(book(bids=((99.99, 100),), asks=((100.01, 100),)))
+        (*_, sold) = venue.submit(market("a", SELL, quantity), now_ns=7)
+        # 9999 ticks x 11 lots x 0.01 / 11 is 99.99000000000001 in floats: never on the wire
+        assert sold.state.average_price == 99.99
+        assert repr(sold.state.average_price) == "99.99"
+
     def test_a_market_order_larger_than_the_book_fills_what_exists_and_cancels_the_rest(self):
         venue = engine()
         venue.apply(DEPTH)
