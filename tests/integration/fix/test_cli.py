@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -112,6 +113,28 @@ class TestServe:
         result = _run(venue_app, [*args, "--tls-certificate", str(tmp_path / "c.pem")])
         assert isinstance(result.exception, ConfigError)
         assert "--tls-key" in str(result.exception)
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+    def test_a_port_already_taken_is_a_clear_error_not_an_abort(self, tmp_path, host):
+        """quickfix's acceptor aborts the whole process (an uncaught C++ exception) on a
+        taken port: the server checks it first. A subprocess, so a regression fails this
+        test instead of killing the test run."""
+        with socket.socket() as taken:
+            taken.bind((host, 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            code = (
+                "from emp.app.venue_commands import venue_app\n"
+                f"venue_app(['serve', '--port', '{port}', '--duration-s', '0', "
+                f"'--insecure-no-auth', '--data-dir', {str(tmp_path)!r}])"
+            )
+            env = {k: v for k, v in os.environ.items() if not k.startswith("EMP_")}
+            result = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+            )
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert f"cannot serve FIX on port {port}: it is in use" in result.stderr
+        assert "terminate called" not in result.stderr
 
     def test_serve_offers_remote_access_and_tls_options(self):
         result = _run(venue_app, ["serve", "--help"])

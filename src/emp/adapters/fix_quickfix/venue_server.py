@@ -17,6 +17,8 @@ Logon of any session while a connection to its port comes from a non-loopback ad
 from __future__ import annotations
 
 import dataclasses
+import errno
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
@@ -57,6 +59,23 @@ T = TypeVar("T")
 
 #: The served venue's order log, in the store folder beside quickfix's FileStore.
 ORDER_LOG_NAME = "emp-venue-orders.jsonl"
+
+
+def require_free_port(port: int, host: str = "") -> None:
+    """Raise :class:`VenueError` when ``port`` cannot be listened on.
+
+    quickfix's acceptor does not report a taken port to Python: the C++ exception escapes
+    the binding and aborts the whole process (SIGABRT). So the port is tried first, the
+    way quickfix binds it (every address, ``SO_REUSEADDR``). What takes the port in the
+    instant between this check and quickfix's bind still aborts.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            why = "it is in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+            raise VenueError(f"cannot serve FIX on port {port}: {why}") from e
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +189,8 @@ class FixVenueServer:
         if self._acceptor is not None:
             return
         config = self.config
+        listen_host = "" if config.tls is None else config.tls_listen_host
+        require_free_port(config.port, listen_host)
         config.store_dir.mkdir(parents=True, exist_ok=True)
         self.log.open()
         if self.journal is not None:
