@@ -104,3 +104,24 @@ def log_out(
     deadline = time.monotonic() + timeout_s
     while bridge.logged_on.is_set() and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def stop_initiator(
+    supervisor: ReconnectSupervisor | None,
+    initiator: Any,
+    session_id: fix.SessionID | None,
+    bridge: InitiatorBridge | None,
+    *,
+    logout_timeout_s: float = 2.0,
+) -> None:
+    """Stop retrying, log out (waiting briefly for the answer), stop quickfix's threads;
+    each step runs even when the one before it fails."""
+    try:
+        if supervisor is not None:
+            supervisor.stop()
+    finally:
+        if initiator is not None:
+            try:
+                log_out(session_id, bridge, logout_timeout_s)
+            finally:
+                initiator.stop(True)

@@ -59,7 +59,7 @@ from emp.adapters.fix_codec.md_tags import (
 from emp.adapters.fix_quickfix.bridge import Inbound, InitiatorBridge
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials
-from emp.adapters.fix_quickfix.initiator import log_out, start_initiator
+from emp.adapters.fix_quickfix.initiator import start_initiator, stop_initiator
 from emp.adapters.fix_quickfix.md_dictionary import md_data_dictionary
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.reconnect import Backoff, ReconnectSupervisor
@@ -198,20 +198,9 @@ class QuickfixMarketData:
         supervisor, self._supervisor = self._supervisor, None
         initiator, self._initiator = self._initiator, None
         try:
-            try:
-                if supervisor is not None:
-                    supervisor.stop()
-            finally:
-                if initiator is not None:
-                    try:
-                        self._logout(timeout_s=2.0)
-                    finally:
-                        initiator.stop(True)
+            stop_initiator(supervisor, initiator, self._session_id, self._bridge)
         finally:
             self.log.close()
-
-    def _logout(self, timeout_s: float) -> None:
-        log_out(self._session_id, self._bridge, timeout_s)
 
     def __enter__(self) -> QuickfixMarketData:
         self.start()

@@ -33,7 +33,7 @@ from emp.adapters.fix_quickfix.audit import DuckDBAuditJournal, Lineage
 from emp.adapters.fix_quickfix.bridge import InitiatorBridge, take_sent_text
 from emp.adapters.fix_quickfix.config import FixSessionConfig
 from emp.adapters.fix_quickfix.credentials import FixCredentials
-from emp.adapters.fix_quickfix.initiator import log_out, start_initiator
+from emp.adapters.fix_quickfix.initiator import start_initiator, stop_initiator
 from emp.adapters.fix_quickfix.message_log import RedactingMessageLog
 from emp.adapters.fix_quickfix.order_tracker import OrderTracker
 from emp.adapters.fix_quickfix.reconnect import Backoff, Reconciler, ReconnectSupervisor
@@ -147,23 +147,13 @@ class QuickfixVenue(VenueInbound):
         supervisor, self._supervisor = self._supervisor, None
         initiator, self._initiator = self._initiator, None
         try:
-            try:
-                if supervisor is not None:
-                    supervisor.stop()
-            finally:
-                if initiator is not None:
-                    self._logout(timeout_s=2.0)
+            stop_initiator(supervisor, initiator, self._session_id, self._bridge)
         finally:
             try:
-                if initiator is not None:
-                    initiator.stop(True)
-            finally:
                 if self.journal is not None:
                     self.journal.close()
+            finally:
                 self.log.close()
-
-    def _logout(self, timeout_s: float) -> None:
-        log_out(self._session_id, self._bridge, timeout_s)
 
     def __enter__(self) -> QuickfixVenue:
         self.start()
