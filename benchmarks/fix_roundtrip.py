@@ -17,6 +17,8 @@ runs in a child process, as `emp venue serve` does, so each side has its own int
   every position confirmed flat by fills and every working order confirmed canceled. The
   cancels go as one OrderMassCancelRequest (35=q, EMP's venue serves it; each canceled
   order still gets its own ExecutionReport); ``--no-mass-cancel`` sends one 35=F each.
+  ``flatten_positions_only_ms_p99``: the same with the 50 positions alone, the issue's own
+  definition (the 35=q still goes, and finds nothing to cancel).
 
     python benchmarks/fix_roundtrip.py            # a table
     python benchmarks/fix_roundtrip.py --json     # ...and one JSON object as the last line
@@ -25,6 +27,7 @@ runs in a child process, as `emp venue serve` does, so each side has its own int
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -37,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import quickfix as fix
@@ -125,7 +129,7 @@ def throughput(client: QuickfixVenue, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def flatten_once(client: QuickfixVenue, trial: int) -> float:
+def flatten_once(client: QuickfixVenue, trial: int, *, working: bool = True) -> float:
     positions: dict[str, float] = defaultdict(float)
 
     def book(events: list[OrderEvent]) -> None:
@@ -135,6 +139,8 @@ def flatten_once(client: QuickfixVenue, trial: int) -> float:
 
     for i, symbol in enumerate(SYMBOLS):  # 50 open positions...
         client.submit_order(_market(f"p{trial}-{i}", symbol, qty=10 + i))
+        if not working:
+            continue
         client.submit_order(  # ...and 50 working orders far from the market
             SubmitOrder(
                 client_order_id=f"w{trial}-{i}",
@@ -146,7 +152,7 @@ def flatten_once(client: QuickfixVenue, trial: int) -> float:
                 ts_ns=1,
             )
         )
-    _drain_until(client, lambda: _settled(client), on_events=book)
+    _drain_until(client, lambda: _settled(client) and not _market_open(client), on_events=book)
     start = time.perf_counter()
     client.flatten(dict(positions), prefix=f"K{trial}-")
     _drain_until(
@@ -159,6 +165,11 @@ def flatten_once(client: QuickfixVenue, trial: int) -> float:
 
 def _open(client: QuickfixVenue) -> list:
     return client.tracker.open_orders()
+
+
+def _market_open(client: QuickfixVenue) -> bool:
+    """A market order still working (its fill yet to come)."""
+    return any(o.limit_price is None for o in client.tracker.open_orders())
 
 
 def _settled(client: QuickfixVenue) -> bool:
@@ -235,9 +246,38 @@ def _cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _child(mode: str, root: Path, port: int, *extra: str) -> subprocess.Popen:
+#: The cores the two processes get when pinned: the venue on one, EMP's client on another.
+VENUE_CPU, CLIENT_CPU = 1, 0
+
+
+def _can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and {VENUE_CPU, CLIENT_CPU} <= os.sched_getaffinity(0)
+
+
+@contextlib.contextmanager
+def _pinned_here(cpu: int | None) -> Iterator[None]:
+    """Run this thread on ``cpu`` inside the block; threads it starts meanwhile (quickfix's,
+    the journal's) inherit that. Every thread of the process gets the old affinity back
+    at the end."""
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        for task in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(task), before)
+
+
+def _child(
+    mode: str, root: Path, port: int, *extra: str, cpu: int | None = None
+) -> subprocess.Popen:
+    pin = ("--cpu", str(cpu)) if cpu is not None else ()
     child = subprocess.Popen(
-        [sys.executable, __file__, mode, str(port), "--root", str(root), *extra],
+        [sys.executable, __file__, mode, str(port), "--root", str(root), *extra, *pin],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -253,10 +293,21 @@ def _close(child: subprocess.Popen) -> None:
     child.wait(timeout=30)
 
 
-def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, float]:
+def measure_two_processes(
+    root: Path, args: argparse.Namespace, *, pinned: bool = False
+) -> dict[str, float]:
+    """Every figure of the two-process run; ``pinned``: the venue process on one core and
+    this one on another (each process's threads share its core)."""
+    with _pinned_here(CLIENT_CPU if pinned else None):
+        return _measure_two_processes(root, args, VENUE_CPU if pinned else None)
+
+
+def _measure_two_processes(
+    root: Path, args: argparse.Namespace, venue_cpu: int | None
+) -> dict[str, float]:
     port = _port()
     extra = ("--no-journal",) if args.no_journal else ()
-    child = _child("--serve-venue", root / "child", port, *extra)
+    child = _child("--serve-venue", root / "child", port, *extra, cpu=venue_cpu)
     client = client_for(
         root / "parent", port, journal=not args.no_journal, mass_cancel=not args.no_mass_cancel
     )
@@ -265,15 +316,16 @@ def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, flo
         client.wait_logged_on(10)
         round_trips(client, 200)  # warm up
         rtts = round_trips(client, args.rtt)
-        rates, venue_cpu, client_cpu = [], [], []
+        rates, venue_us, client_us = [], [], []
         for _ in range(3):
             venue0, client0 = _cpu_s(child.pid), time.process_time()
             rates.append(throughput(client, args.orders))
             venue1 = _cpu_s(child.pid)
-            client_cpu.append((time.process_time() - client0) / args.orders * 1e6)
+            client_us.append((time.process_time() - client0) / args.orders * 1e6)
             if venue0 is not None and venue1 is not None:
-                venue_cpu.append((venue1 - venue0) / args.orders * 1e6)
+                venue_us.append((venue1 - venue0) / args.orders * 1e6)
         flattens = [flatten_once(client, t) for t in range(args.flattens)]
+        bare = [flatten_once(client, 10_000 + t, working=False) for t in range(args.flattens)]
     finally:
         try:
             client.stop()
@@ -283,10 +335,12 @@ def measure_two_processes(root: Path, args: argparse.Namespace) -> dict[str, flo
         "rtt_p50_ms": round(_percentile(rtts, 0.50), 3),
         "rtt_p99_ms": round(_percentile(rtts, 0.99), 3),
         "orders_per_s": round(statistics.median(rates), 1),
-        "venue_cpu_us_per_order": round(min(venue_cpu), 1) if venue_cpu else -1.0,
-        "client_cpu_us_per_order": round(min(client_cpu), 1),
+        "venue_cpu_us_per_order": round(min(venue_us), 1) if venue_us else -1.0,
+        "client_cpu_us_per_order": round(min(client_us), 1),
         "flatten_ms_p50": round(_percentile(flattens, 0.50), 2),
         "flatten_ms_p99": round(_percentile(flattens, 0.99), 2),
+        "flatten_positions_only_ms_p50": round(_percentile(bare, 0.50), 2),
+        "flatten_positions_only_ms_p99": round(_percentile(bare, 0.99), 2),
     }
 
 
@@ -510,6 +564,17 @@ def _ceiling(venue_us: object, client_us: object) -> float:
     return round(2e6 / sum(costs), 1)
 
 
+def measure_echo(root: Path, orders: int, *, pinned: bool) -> dict[str, float]:
+    """The quickfix floor, its acceptor in a child process (pinned as the venue is)."""
+    port = _port()
+    with _pinned_here(CLIENT_CPU if pinned else None):
+        echo = _child("--serve-echo", root, port, cpu=VENUE_CPU if pinned else None)
+        try:
+            return echo_throughput(root.with_name(root.name + "-client"), port, orders, echo.pid)
+        finally:
+            _close(echo)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -523,7 +588,15 @@ def main() -> None:
     parser.add_argument("--serve-venue", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-pinned",
+        action="store_true",
+        help="skip the second run with the venue and the client pinned to a core each",
+    )
     args = parser.parse_args()
+    if args.cpu is not None:  # a pinned child: its threads, started later, inherit it
+        os.sched_setaffinity(0, {args.cpu})
     if args.serve_venue:
         serve_until_stdin_closes(args.root, args.serve_venue, journal=not args.no_journal)
         return
@@ -533,18 +606,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result: dict[str, object] = measure_two_processes(Path(tmp), args)
         result["orders_per_s_one_process"] = round(measure_one_process(Path(tmp), args), 1)
-        port = _port()
-        echo = _child("--serve-echo", Path(tmp) / "echo", port)
-        try:
-            result.update(echo_throughput(Path(tmp) / "echo-client", port, args.orders, echo.pid))
-        finally:
-            _close(echo)
-    result["cpu_ceiling_orders_per_s"] = _ceiling(
-        result["venue_cpu_us_per_order"], result["client_cpu_us_per_order"]
-    )
-    result["echo_cpu_ceiling_orders_per_s"] = _ceiling(
-        result["echo_venue_cpu_us_per_order"], result["echo_client_cpu_us_per_order"]
-    )
+        result.update(measure_echo(Path(tmp) / "echo", args.orders, pinned=False))
+        if not args.no_pinned and _can_pin():
+            pinned = measure_two_processes(Path(tmp) / "pinned", args, pinned=True)
+            pinned.update(measure_echo(Path(tmp) / "echo-pinned", args.orders, pinned=True))
+            result.update({f"pinned_{key}": value for key, value in pinned.items()})
+    for prefix in ("", "pinned_"):
+        if f"{prefix}venue_cpu_us_per_order" not in result:
+            continue
+        result[f"{prefix}cpu_ceiling_orders_per_s"] = _ceiling(
+            result[f"{prefix}venue_cpu_us_per_order"], result[f"{prefix}client_cpu_us_per_order"]
+        )
+        result[f"{prefix}echo_cpu_ceiling_orders_per_s"] = _ceiling(
+            result[f"{prefix}echo_venue_cpu_us_per_order"],
+            result[f"{prefix}echo_client_cpu_us_per_order"],
+        )
     result["breakdown_us"] = stage_costs()
     result.update(
         journals=not args.no_journal,
