@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import pytest
 
+from emp.adapters.clocks import ManualClock
 from emp.adapters.fix_quickfix.paper import PaperFixVenue, RemoteFixVenue
+from emp.app.engine import BarEventEngine
 from emp.app.venue_commands import load_fix_settings
 from emp.domain.commands import CancelOrder, SubmitOrder
 from emp.domain.events import OrderAccepted, OrderCanceled, OrderFilled
 from emp.domain.matching import ladder
-from emp.domain.orders import OrderSide
+from emp.domain.orders import OrderSide, OrderStatus
+from emp.domain.risk import RiskManager, TradingState
 from tests.integration.fix.conftest import INSTRUMENTS, SYMBOL, message_lines, of_kind
 from tests.integration.fix.test_mass_cancel import bid
+from tests.unit.app.test_engine import make_series
+from tests.unit.app.test_engine_cancel_batches import BuyAndRest, KillAtPoll
 
 BOOK = ladder(INSTRUMENTS[SYMBOL], ts_ns=0, best_bid=99.99, levels=3, size=1_000)
 BIDS = ["w0", "w1", "w2"]
@@ -102,3 +107,28 @@ class TestMassCancelSetting:
         assert load_fix_settings().mass_cancel is True
         monkeypatch.setenv("EMP_FIX_MASS_CANCEL", "false")
         assert load_fix_settings().mass_cancel is False
+
+
+class TestEngineKillOverFix:
+    def test_a_kill_mid_run_cancels_the_resting_orders_with_one_35_q_then_flattens(self, lab):
+        """The whole chain: the engine's kill switch → ``cancel_orders`` → PaperFixVenue →
+        one OrderMassCancelRequest over quickfix → the served venue cancels each order."""
+        server = lab.server(initial=[BOOK])
+        client = lab.client(server.config.port)
+        client.mass_cancel = True
+        engine = BarEventEngine(
+            bars={SYMBOL: make_series(SYMBOL, [100, 101, 102, 103, 104, 105])},
+            instruments=INSTRUMENTS,
+            strategy=BuyAndRest(),
+            risk=RiskManager(),
+            venue=PaperFixVenue(server, client, INSTRUMENTS),
+            clock=ManualClock(),  # the run's simulated time; FIX stamps its own
+            initial_cash=100_000.0,
+            kill_signal=KillAtPoll(3),
+        )
+        result = engine.run()
+        assert result.risk_state["trading_state"] == TradingState.HALTED.value
+        assert result.portfolio.positions == {}
+        (bid_order,) = [o for o in result.orders if o.limit_price == 50.0]
+        assert bid_order.status is OrderStatus.CANCELED
+        assert len(sent(client, "q")) == 1 and sent(client, "F") == []
