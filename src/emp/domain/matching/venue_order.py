@@ -85,9 +85,6 @@ class VenueOrder:
         done = self.filled_lots >= self.quantity_lots
         self.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
 
-    def average_price(self) -> float:
-        return average_price(self.filled_tick_lots, self.filled_lots, self.instrument)
-
     def state(self) -> OrderState:
         instrument = self.instrument
         ticks, filled = self.price_ticks, self.filled_lots
